@@ -1,0 +1,96 @@
+// Package cli is uno's command line. It picks the personality from the name uno was invoked
+// under (uno, tini or docker-init, dumb-init, catatonit or podman-init), reads that tool's flags
+// and environment variables into one configuration, and runs it.
+//
+// Every mistake on the command line or in the environment is reported here, once, as one line
+// "uno: ..." with a short usage, and exit status 2, before anything starts.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/uno-init/uno/internal/program"
+	"github.com/uno-init/uno/internal/ulog"
+)
+
+// version is set at build time (-ldflags "-X github.com/uno-init/uno/internal/cli.version=...");
+// otherwise the module version recorded in the binary is used.
+var version = ""
+
+// Version is uno's version string.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return strings.TrimPrefix(bi.Main.Version, "v")
+	}
+	return "dev"
+}
+
+// invocation is what a command line asks for.
+type invocation struct {
+	cfg       program.Config
+	verbosity int
+	// print, when set, is written to stdout and uno exits 0 (--version, --help).
+	print string
+	// pause runs no program and waits for a signal to stop (catatonit -P).
+	pause bool
+}
+
+// personality reads a command line and environment into an invocation.
+type personality struct {
+	name  string
+	parse func(args []string, env lookupFunc) (*invocation, error)
+	usage string
+}
+
+type lookupFunc func(key string) (string, bool)
+
+func personalityFor(argv0 string) personality {
+	switch filepath.Base(argv0) {
+	case "tini", "docker-init", "tini-static":
+		return tiniPersonality
+	case "dumb-init":
+		return dumbInitPersonality
+	case "catatonit", "podman-init":
+		return catatonitPersonality
+	}
+	return unoPersonality
+}
+
+// Main runs uno with the given arguments (args[0] included) and environment, and returns the
+// exit status.
+func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		args = []string{"uno"}
+	}
+	p := personalityFor(args[0])
+	inv, err := p.parse(args[1:], env)
+	if err != nil {
+		fmt.Fprintf(stderr, "uno: %v\n", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprint(stderr, p.usage)
+		}
+		return 2
+	}
+	if inv.print != "" {
+		fmt.Fprint(stdout, inv.print)
+		return 0
+	}
+	inv.cfg.Log = ulog.New(stderr, "uno", ulog.LevelFor(inv.verbosity))
+	if inv.pause {
+		return program.Pause(inv.cfg)
+	}
+	return program.Run(inv.cfg)
+}
+
+// Environ looks variables up in uno's own environment.
+func Environ(key string) (string, bool) { return os.LookupEnv(key) }

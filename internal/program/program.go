@@ -1,0 +1,294 @@
+// Package program runs one program as init: it starts it, passes on the signals uno receives,
+// lets the reaper collect every zombie meanwhile, sweeps the leftovers when the program ends, and
+// turns the way the program ended into uno's exit status.
+//
+// The personalities (tini, dumb-init, catatonit) are configurations of this one loop; it does not
+// parse flags or read the environment.
+package program
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/reaper"
+	"github.com/uno-init/uno/internal/signals"
+	"github.com/uno-init/uno/internal/spawn"
+	"github.com/uno-init/uno/internal/sweep"
+)
+
+// Config is how to run the program. The zero value of each field is uno's own behaviour unless
+// its comment says otherwise.
+type Config struct {
+	Argv []string
+
+	// Pgroup forwards signals to the program's whole process group instead of the program.
+	Pgroup bool
+	// Rewrites changes or drops (to 0) signals before they are forwarded.
+	Rewrites signals.Rewrites
+	// NoJobControl drops SIGTSTP, SIGTTIN and SIGTTOU instead of forwarding them (catatonit).
+	NoJobControl bool
+
+	// Setsid starts the program in a session of its own and forwards to its process group, with
+	// the terminal handed over to it (dumb-init's default mode).
+	Setsid bool
+	// SuspendOnJobControl stops uno itself after forwarding SIGTSTP, SIGTTIN or SIGTTOU, so that
+	// a shell above sees the whole job stop (dumb-init).
+	SuspendOnJobControl bool
+	// NoIsolate leaves the program in uno's process group (dumb-init --single-child).
+	NoIsolate bool
+
+	// Grace is how long leftovers get between SIGTERM and SIGKILL once the program has exited.
+	// Zero means no sweep: uno exits at once, as tini and catatonit do.
+	Grace time.Duration
+	// TermGroupOnExit sends SIGTERM (through Rewrites) to the program's process group when the
+	// program exits, without waiting (dumb-init's setsid mode).
+	TermGroupOnExit bool
+
+	// ExitZero lists exit statuses reported as 0 (-e).
+	ExitZero []int
+	// ExecFailureCode replaces the shell's 126/127 when the program cannot be started
+	// (dumb-init: 2, catatonit: 1). Zero keeps 126/127.
+	ExecFailureCode int
+
+	// Subreaper registers uno as child subreaper when it is not PID 1.
+	Subreaper bool
+	// NotSubreaperWarning, if set, is logged when uno is neither PID 1 nor a subreaper (tini).
+	NotSubreaperWarning string
+	// Pdeathsig is sent to uno when its parent exits (-p); 0 for none.
+	Pdeathsig syscall.Signal
+	// LogOrphans logs every reaped orphan as a warning (-w); otherwise at debug level.
+	LogOrphans bool
+
+	Log *slog.Logger
+}
+
+// jobControl are the signals the kernel sends for terminal job control.
+var jobControl = []syscall.Signal{syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU}
+
+// termination are the signals that, once the program is gone, cut the sweep's grace short.
+var termination = []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT}
+
+// Run runs the program to its end and returns uno's exit status.
+func Run(cfg Config) int {
+	log := cfg.Log
+	if cfg.Pdeathsig != 0 {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(cfg.Pdeathsig), 0, 0, 0); err != nil {
+			log.Warn("cannot set parent-death signal", "signal", signals.Name(cfg.Pdeathsig), "err", err)
+		}
+	}
+	pid1 := os.Getpid() == 1
+	switch {
+	case pid1:
+	case cfg.Subreaper:
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			log.Warn("not PID 1 and cannot become child subreaper; orphans will not be reaped", "err", err)
+		} else {
+			log.Debug("not PID 1: registered as child subreaper", "pid", os.Getpid())
+		}
+	case cfg.NotSubreaperWarning != "":
+		log.Warn(cfg.NotSubreaperWarning)
+	}
+
+	// SIGCHLD is registered by the reaper, and every other signal here, before the program
+	// starts: a signal that arrives before its handler would kill uno (the runtime's default
+	// action) or be lost.
+	r := reaper.New(func(e reaper.Exit) {
+		level := slog.LevelDebug
+		if cfg.LogOrphans {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", describe(e))
+	})
+	terminal := isForegroundTerminal()
+	// In setsid mode uno hands its terminal over to the program's new session. The kernel answers
+	// a session leader giving up its terminal with a SIGHUP and a SIGCONT that are not meant
+	// for the program.
+	var ignoreOnce map[syscall.Signal]bool
+	handedOver := cfg.Setsid && terminal && releaseTerminal(log)
+	if handedOver {
+		ignoreOnce = map[syscall.Signal]bool{syscall.SIGHUP: true, syscall.SIGCONT: true}
+	}
+	caught := catchSignals(cfg, terminal)
+	sigs := make(chan os.Signal, 256)
+	signal.Notify(sigs, caught...)
+
+	spec := spawn.Spec{Argv: cfg.Argv}
+	switch {
+	case cfg.Setsid:
+		spec.Setsid = true
+		spec.Setctty = handedOver
+	case cfg.NoIsolate:
+	default:
+		spec.Pgroup = true
+		spec.Foreground = terminal
+	}
+	pid, exited, err := spawn.Start(r, spec)
+	if err != nil {
+		log.Error(err.Error())
+		var ee *spawn.ExecError
+		if errors.As(err, &ee) {
+			if cfg.ExecFailureCode != 0 {
+				return cfg.ExecFailureCode
+			}
+			return ee.Code
+		}
+		return 1
+	}
+	log.Info("started program", "pid", pid, "argv", cfg.Argv)
+
+	target := pid
+	if cfg.Pgroup || cfg.Setsid {
+		target = -pid
+	}
+	var exit reaper.Exit
+	for running := true; running; {
+		select {
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			if ignoreOnce[sig] {
+				delete(ignoreOnce, sig)
+				log.Debug("ignored signal caused by giving up the terminal", "signal", signals.Name(sig))
+				continue
+			}
+			forward(cfg, log, target, sig)
+		case exit = <-exited:
+			running = false
+		}
+	}
+	code := exit.Code()
+	log.Info("program exited", "pid", pid, "status", describe(exit))
+
+	if cfg.TermGroupOnExit {
+		if to := cfg.Rewrites.Apply(syscall.SIGTERM); to != 0 {
+			_ = unix.Kill(-pid, to) // the group may be empty already
+		}
+	}
+	if cfg.Grace > 0 {
+		sweepLeftovers(r, pid1, cfg.Grace, sigs, log)
+	}
+	signal.Stop(sigs)
+	if slices.Contains(cfg.ExitZero, code) {
+		log.Debug("exit status mapped to 0", "status", code)
+		return 0
+	}
+	return code
+}
+
+// catchSignals decides which signals uno handles. On a terminal uno ignores SIGTTIN and SIGTTOU:
+// those are about uno itself being in the background once the program owns the terminal, and a
+// handled SIGTTOU would make uno's own writes to the terminal restart forever.
+// SIGHUP and SIGINT that the caller ignored stay ignored, so the program inherits that too.
+func catchSignals(cfg Config, terminal bool) []os.Signal {
+	var caught []os.Signal
+	for _, sig := range signals.Catchable() {
+		switch {
+		case terminal && !cfg.Setsid && (sig == syscall.SIGTTIN || sig == syscall.SIGTTOU):
+			signal.Ignore(sig)
+			continue
+		case (sig == syscall.SIGHUP || sig == syscall.SIGINT) && signal.Ignored(sig):
+			continue
+		}
+		caught = append(caught, sig)
+	}
+	return caught
+}
+
+// releaseTerminal gives up uno's controlling terminal so that the program's new session can
+// take it. Only a session leader's terminal can be taken without stealing it from another session.
+func releaseTerminal(log *slog.Logger) bool {
+	if sid, err := unix.Getsid(0); err != nil || sid != os.Getpid() {
+		return false
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCNOTTY, 0); err != nil {
+		log.Debug("cannot give up the controlling terminal", "err", err)
+		return false
+	}
+	return true
+}
+
+// forward passes sig on to target (a pid, or a negative process group id).
+func forward(cfg Config, log *slog.Logger, target int, sig syscall.Signal) {
+	isJobControl := slices.Contains(jobControl, sig)
+	if isJobControl && cfg.NoJobControl {
+		log.Debug("dropped job-control signal", "signal", signals.Name(sig))
+		return
+	}
+	to := cfg.Rewrites.Apply(sig)
+	if to == 0 {
+		log.Debug("dropped signal", "signal", signals.Name(sig))
+		return
+	}
+	if err := unix.Kill(target, to); err != nil {
+		log.Debug("cannot forward signal", "signal", signals.Name(to), "to", target, "err", err)
+	} else {
+		log.Debug("forwarded signal", "signal", signals.Name(to), "received", signals.Name(sig), "to", target)
+	}
+	if isJobControl && cfg.SuspendOnJobControl {
+		log.Debug("suspending uno with the program")
+		_ = unix.Kill(os.Getpid(), syscall.SIGSTOP)
+	}
+}
+
+// sweepLeftovers stops what the program left behind. SIGTERM, SIGINT or SIGQUIT meanwhile (a
+// second docker stop, say) skips the rest of the grace; other signals have nobody to go to.
+func sweepLeftovers(r *reaper.Reaper, pid1 bool, grace time.Duration, sigs <-chan os.Signal, log *slog.Logger) {
+	sw := &sweep.Sweeper{Reaper: r, PID1: pid1, Log: log}
+	hurry := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		sw.Sweep(grace, hurry)
+		close(done)
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			if slices.Contains(termination, sig) && hurry != nil {
+				close(hurry)
+				hurry = nil
+			} else {
+				log.Debug("ignored signal during shutdown", "signal", signals.Name(sig))
+			}
+		}
+	}
+}
+
+// isForegroundTerminal reports whether fd 0 is uno's controlling terminal, which is when the
+// program can be given the foreground.
+func isForegroundTerminal() bool {
+	_, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil
+}
+
+func describe(e reaper.Exit) string {
+	if e.Status.Signaled() {
+		return "killed by " + signals.Name(e.Status.Signal())
+	}
+	return "exit " + strconv.Itoa(e.Status.ExitStatus())
+}
+
+// Pause runs no program: uno only reaps whatever is handed to it until SIGTERM, SIGINT or SIGQUIT,
+// then exits 0 (catatonit -P, a pod's pause container).
+func Pause(cfg Config) int {
+	if os.Getpid() != 1 && cfg.Subreaper {
+		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	}
+	log := cfg.Log
+	reaper.New(func(e reaper.Exit) { log.Debug("reaped orphan", "pid", e.Pid, "status", describe(e)) })
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, termination[0], termination[1], termination[2])
+	sig := <-sigs
+	log.Info("pause ended", "signal", signals.Name(sig.(syscall.Signal)))
+	return 0
+}

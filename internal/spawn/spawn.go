@@ -1,0 +1,170 @@
+// Package spawn starts one program the way an init must: in the process group, session and
+// terminal arrangement asked for, through the reaper so that its exit is never lost, and with
+// failures to exec turned into the shell's exit codes (127 not found, 126 not executable).
+//
+// It does not wait for the program (the reaper does) nor decide what happens after.
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/reaper"
+)
+
+// Exit codes for a program that could not be started, as POSIX shells use them.
+const (
+	CodeNotFound      = 127
+	CodeNotExecutable = 126
+)
+
+// Spec says how to start a program.
+type Spec struct {
+	Argv []string
+	Env  []string // nil: uno's own environment
+	Dir  string
+
+	// Pgroup puts the program in a process group of its own, so that its whole group can be
+	// signalled without reaching uno.
+	Pgroup bool
+	// Foreground additionally makes that group the foreground group of the terminal on fd 0.
+	Foreground bool
+	// Setsid starts the program in a new session (dumb-init's mode); with Setctty the terminal on
+	// fd 0 becomes its controlling terminal.
+	Setsid  bool
+	Setctty bool
+
+	Credential *syscall.Credential
+}
+
+// ExecError is a program that could not be started. Code is the exit status a shell would give.
+type ExecError struct {
+	Path string
+	Err  error
+	Code int
+}
+
+func (e *ExecError) Error() string { return fmt.Sprintf("exec %s: %v", e.Path, e.Err) }
+func (e *ExecError) Unwrap() error { return e.Err }
+
+// Start starts spec's program as a child registered with r.
+func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err error) {
+	if len(spec.Argv) == 0 {
+		return 0, nil, errors.New("no program given")
+	}
+	env := spec.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	search, ok := lookupEnv(env, "PATH")
+	if !ok {
+		search = defaultPath
+	}
+	path, err := LookPath(spec.Argv[0], search)
+	if err != nil {
+		return 0, nil, err
+	}
+	attr := &syscall.ProcAttr{
+		Dir:   spec.Dir,
+		Env:   env,
+		Files: []uintptr{0, 1, 2},
+		Sys: &syscall.SysProcAttr{
+			Setpgid:    spec.Pgroup && !spec.Setsid,
+			Foreground: spec.Foreground && !spec.Setsid,
+			Setsid:     spec.Setsid,
+			Setctty:    spec.Setsid && spec.Setctty,
+			Ctty:       0, // fd 0 in uno (Foreground) and in the child (Setctty) alike
+			Credential: spec.Credential,
+		},
+	}
+	pid, exited, err = r.Start(func() (int, error) {
+		return syscall.ForkExec(path, spec.Argv, attr)
+	})
+	if err != nil {
+		return 0, nil, execError(spec.Argv[0], err)
+	}
+	return pid, exited, nil
+}
+
+// LookPath finds the file execvp would run for name, searching path (a $PATH value) when name
+// has no slash. It reports failures as *ExecError, with execvp's precedence: a file that exists
+// but cannot be executed is reported as such only if no later directory has an executable one.
+func LookPath(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		if err := checkExecutable(name); err != nil {
+			return "", execError(name, err)
+		}
+		return name, nil
+	}
+	if name == "" {
+		return "", &ExecError{Path: name, Err: fs.ErrNotExist, Code: CodeNotFound}
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "." // an empty $PATH entry is the current directory
+		}
+		candidate := filepath.Join(dir, name)
+		err := checkExecutable(candidate)
+		if err == nil {
+			return candidate, nil
+		}
+		if denied == nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			denied = err
+		}
+	}
+	if denied != nil {
+		return "", execError(name, denied)
+	}
+	return "", &ExecError{Path: name, Err: syscall.ENOENT, Code: CodeNotFound}
+}
+
+func checkExecutable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	if st.IsDir() {
+		return syscall.EISDIR
+	}
+	if err := unix.Access(path, unix.X_OK); err != nil {
+		return err
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func execError(path string, err error) error {
+	err = unwrapPathError(err)
+	code := CodeNotExecutable
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
+		code = CodeNotFound
+	}
+	return &ExecError{Path: path, Err: err, Code: code}
+}
+
+// defaultPath is what execvp searches when PATH is not set at all.
+const defaultPath = "/bin:/usr/bin"
+
+func lookupEnv(env []string, key string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}

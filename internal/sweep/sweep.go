@@ -1,0 +1,174 @@
+// Package sweep stops what is left of uno's process tree once the program it ran is gone:
+// daemons it double-forked, leftovers of a shell script. Everything is asked to stop (SIGTERM),
+// given a grace period to finish, then killed, and reaped.
+//
+// As PID 1 "everything" is every process in the PID namespace; as a subreaper it is uno's own
+// descendants, found through /proc. Sweep never waits: the reaper does, and reports when no child
+// is left.
+package sweep
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/reaper"
+)
+
+// killWait bounds the wait for SIGKILLed processes to be reaped: only a process stuck in the
+// kernel (uninterruptible sleep) takes longer, and uno must not hang the container's stop on it.
+const killWait = 5 * time.Second
+
+// Sweeper stops leftovers.
+type Sweeper struct {
+	Reaper *reaper.Reaper
+	// PID1 selects kill(-1, sig), which reaches every process in the namespace but uno.
+	PID1 bool
+	Log  *slog.Logger
+}
+
+// Result says how a sweep ended.
+type Result struct {
+	Signalled int  // processes sent SIGTERM (as PID 1: 1 if any, kill(-1) does not count them)
+	Killed    bool // SIGKILL was needed
+	Remaining bool // children still unreaped when Sweep gave up
+}
+
+// Sweep terminates every remaining process: SIGTERM, then up to grace for them to exit, then
+// SIGKILL. A value on hurry cuts the grace short. With nothing left it returns at once.
+func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
+	var res Result
+	empty := s.Reaper.Empty()
+	select {
+	case <-empty:
+		return res
+	default:
+	}
+	if grace > 0 {
+		res.Signalled = s.signalAll(syscall.SIGTERM)
+		s.Log.Info("stopping leftover processes", "signal", "SIGTERM", "grace", grace.String())
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-empty:
+			s.Log.Debug("leftover processes exited within grace")
+			return res
+		case <-timer.C:
+			s.Log.Warn("leftover processes still running after grace; killing them", "grace", grace.String())
+		case <-hurry:
+			s.Log.Info("asked to hurry; killing leftover processes")
+		}
+	}
+	res.Killed = true
+	s.signalAll(syscall.SIGKILL)
+	timer := time.NewTimer(killWait)
+	defer timer.Stop()
+	select {
+	case <-empty:
+	case <-timer.C:
+		res.Remaining = true
+		s.Log.Error("processes survived SIGKILL (stuck in the kernel?); exiting anyway", "waited", killWait.String())
+	}
+	return res
+}
+
+// signalAll sends sig to every leftover process and returns how many it reached.
+func (s *Sweeper) signalAll(sig syscall.Signal) int {
+	if s.PID1 {
+		// kill(-1) from init reaches every process of the namespace except init itself.
+		if err := unix.Kill(-1, sig); err != nil {
+			return 0
+		}
+		return 1
+	}
+	n := 0
+	for _, pid := range Descendants(os.Getpid()) {
+		if signalIfDescendant(pid, sig) {
+			n++
+		}
+	}
+	return n
+}
+
+// signalIfDescendant signals pid through a pidfd after checking, with the pidfd held, that pid is
+// still one of ours: between reading /proc and the kill, a process that is not uno's child can
+// exit and its pid be reused by a stranger.
+func signalIfDescendant(pid int, sig syscall.Signal) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOSYS) {
+			return unix.Kill(pid, sig) == nil // kernels before 5.3
+		}
+		return false
+	}
+	defer unix.Close(fd)
+	self := os.Getpid()
+	for p, hops := pid, 0; hops < 4096; hops++ {
+		parent, ok := parentOf(p)
+		if !ok {
+			return false
+		}
+		if parent == self {
+			return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+		}
+		if parent <= 1 {
+			return false
+		}
+		p = parent
+	}
+	return false
+}
+
+// Descendants lists the pids of every process below root, read from /proc.
+func Descendants(root int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := make(map[int][]int)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentOf(pid); ok {
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	var out []int
+	queue := []int{root}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// parentOf reads the parent pid from /proc/PID/stat. The command name (field 2) may hold spaces
+// and parentheses, so parsing starts after its last ')'.
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := bytes.Fields(b[i+1:]) // state, ppid, ...
+	if len(fields) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(string(fields[1]))
+	return ppid, err == nil
+}
