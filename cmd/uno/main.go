@@ -1,11 +1,10 @@
 // Command uno is a container init: PID 1 for one program, or a drop-in for tini, docker-init,
 // dumb-init and catatonit when invoked under their names. See docs/ and `uno --help`.
 //
-// Asynchronous preemption is off: the runtime implements it by sending SIGURG to its own
-// threads, and with it off every SIGURG uno sees was sent from outside, so it can be passed on to
-// the program like any other signal.
-//
-//go:debug asyncpreemptoff=1
+// uno must be linked with asynchronous preemption off (the Makefile passes
+// -X=runtime.godebugDefault=asyncpreemptoff=1): the runtime preempts its own threads with SIGURG,
+// and with that off every SIGURG uno receives was sent from outside and belongs to the program.
+// Go 1.26 refuses `//go:debug asyncpreemptoff=1` as an unknown setting, hence the linker flag.
 package main
 
 import (

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/uno-init/uno/internal/program"
 	"github.com/uno-init/uno/internal/ulog"
@@ -36,12 +38,13 @@ func Version() string {
 
 // invocation is what a command line asks for.
 type invocation struct {
-	cfg       program.Config
-	verbosity int
-	// print, when set, is written to stdout and uno exits 0 (--version, --help).
-	print string
-	// pause runs no program and waits for a signal to stop (catatonit -P).
-	pause bool
+	cfg   program.Config
+	level slog.Level
+	// print and printErr, when set, are written to stdout and stderr and uno exits 0 (--version,
+	// --help: each tool has its own habit of where they go).
+	print, printErr string
+	// pause runs no program and waits for one of these signals to exit 0 (catatonit -P).
+	pause []syscall.Signal
 }
 
 // personality reads a command line and environment into an invocation.
@@ -49,6 +52,8 @@ type personality struct {
 	name  string
 	parse func(args []string, env lookupFunc) (*invocation, error)
 	usage string
+	// usageExit is the exit status for a usage error: uno's 2, or the peer's own.
+	usageExit int
 }
 
 type lookupFunc func(key string) (string, bool)
@@ -74,20 +79,21 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	p := personalityFor(args[0])
 	inv, err := p.parse(args[1:], env)
 	if err != nil {
-		fmt.Fprintf(stderr, "uno: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", p.name, err)
 		var ue *usageError
 		if errors.As(err, &ue) {
 			fmt.Fprint(stderr, p.usage)
 		}
-		return 2
+		return p.usageExit
 	}
-	if inv.print != "" {
+	if inv.print != "" || inv.printErr != "" {
 		fmt.Fprint(stdout, inv.print)
+		fmt.Fprint(stderr, inv.printErr)
 		return 0
 	}
-	inv.cfg.Log = ulog.New(stderr, "uno", ulog.LevelFor(inv.verbosity))
-	if inv.pause {
-		return program.Pause(inv.cfg)
+	inv.cfg.Log = ulog.New(stderr, p.name, inv.level)
+	if inv.pause != nil {
+		return program.Pause(inv.cfg, inv.pause...)
 	}
 	return program.Run(inv.cfg)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uno-init/uno/internal/signals"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 const defaultGrace = 5 * time.Second
@@ -29,11 +30,12 @@ UNO_PGROUP, UNO_EXIT_ZERO, UNO_REWRITE, UNO_PDEATHSIG, UNO_GRACE,
 UNO_WARN_ORPHANS, UNO_VERBOSITY (lists are comma-separated).
 `
 
-var unoPersonality = personality{name: "uno", parse: parseUno, usage: unoUsage}
+var unoPersonality = personality{name: "uno", parse: parseUno, usage: unoUsage, usageExit: 2}
 
 func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	inv := &invocation{}
 	cfg := &inv.cfg
+	verbosity := 0
 	cfg.Subreaper = true
 	cfg.Grace = defaultGrace
 	cfg.Rewrites = signals.Rewrites{}
@@ -80,7 +82,7 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 		{"UNO_GRACE", setGrace},
 		{"UNO_WARN_ORPHANS", boolEnv(setWarn)},
 		{"UNO_VERBOSITY", func(v string) (err error) {
-			inv.verbosity, err = strconv.Atoi(strings.TrimSpace(v))
+			verbosity, err = strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
 				return fmt.Errorf("want a number, got %q", v)
 			}
@@ -102,7 +104,7 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 		{short: 'p', long: "pdeathsig", hasValue: true, set: setPdeathsig},
 		{long: "grace", hasValue: true, set: setGrace},
 		{short: 'w', long: "warn-orphans", set: setWarn},
-		{short: 'v', long: "verbose", set: func(string) error { inv.verbosity++; return nil }},
+		{short: 'v', long: "verbose", set: func(string) error { verbosity++; return nil }},
 		{long: "version", set: func(string) error { inv.print = "uno " + Version() + "\n"; return nil }},
 		{short: 'h', long: "help", set: func(string) error { inv.print = unoUsage; return nil }},
 	}
@@ -117,6 +119,7 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 		return nil, usagef("no program given")
 	}
 	cfg.Argv = rest
+	inv.level = ulog.LevelFor(verbosity)
 	return inv, nil
 }
 

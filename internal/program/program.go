@@ -85,18 +85,7 @@ func Run(cfg Config) int {
 			log.Warn("cannot set parent-death signal", "signal", signals.Name(cfg.Pdeathsig), "err", err)
 		}
 	}
-	pid1 := os.Getpid() == 1
-	switch {
-	case pid1:
-	case cfg.Subreaper:
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			log.Warn("not PID 1 and cannot become child subreaper; orphans will not be reaped", "err", err)
-		} else {
-			log.Debug("not PID 1: registered as child subreaper", "pid", os.Getpid())
-		}
-	case cfg.NotSubreaperWarning != "":
-		log.Warn(cfg.NotSubreaperWarning)
-	}
+	pid1 := takeOrphans(cfg)
 
 	// SIGCHLD is registered by the reaper, and every other signal here, before the program
 	// starts: a signal that arrives before its handler would kill uno (the runtime's default
@@ -181,6 +170,25 @@ func Run(cfg Config) int {
 		return 0
 	}
 	return code
+}
+
+// takeOrphans makes sure orphans come to uno: as PID 1 they do anyway, otherwise uno registers
+// as child subreaper if cfg asks for it. It reports whether uno is PID 1.
+func takeOrphans(cfg Config) (pid1 bool) {
+	log := cfg.Log
+	switch {
+	case os.Getpid() == 1:
+		return true
+	case cfg.Subreaper:
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			log.Warn("not PID 1 and cannot become child subreaper; orphans will not be reaped", "err", err)
+		} else {
+			log.Debug("not PID 1: registered as child subreaper", "pid", os.Getpid())
+		}
+	case cfg.NotSubreaperWarning != "":
+		log.Warn(cfg.NotSubreaperWarning)
+	}
+	return false
 }
 
 // catchSignals decides which signals uno handles. On a terminal uno ignores SIGTTIN and SIGTTOU:
@@ -278,17 +286,23 @@ func describe(e reaper.Exit) string {
 	return "exit " + strconv.Itoa(e.Status.ExitStatus())
 }
 
-// Pause runs no program: uno only reaps whatever is handed to it until SIGTERM, SIGINT or SIGQUIT,
+// Pause runs no program: uno only reaps whatever is handed to it until one of stopOn arrives,
 // then exits 0 (catatonit -P, a pod's pause container).
-func Pause(cfg Config) int {
-	if os.Getpid() != 1 && cfg.Subreaper {
-		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	}
+func Pause(cfg Config, stopOn ...syscall.Signal) int {
 	log := cfg.Log
+	takeOrphans(cfg)
 	reaper.New(func(e reaper.Exit) { log.Debug("reaped orphan", "pid", e.Pid, "status", describe(e)) })
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, termination[0], termination[1], termination[2])
-	sig := <-sigs
-	log.Info("pause ended", "signal", signals.Name(sig.(syscall.Signal)))
+	// Every catchable signal is handled, or its default action would kill uno; those that do not
+	// end the pause have nobody to go to.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, catchSignals(cfg, false)...)
+	for s := range sigs {
+		sig := s.(syscall.Signal)
+		if slices.Contains(stopOn, sig) {
+			log.Info("pause ended", "signal", signals.Name(sig))
+			break
+		}
+		log.Debug("ignored signal", "signal", signals.Name(sig))
+	}
 	return 0
 }

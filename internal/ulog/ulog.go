@@ -51,10 +51,9 @@ func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	b.WriteString(h.prefix)
-	switch {
-	case r.Level >= slog.LevelError:
-		b.WriteString("error: ")
-	case r.Level >= slog.LevelWarn:
+	// Errors end uno, so they read like any tool's last word ("uno: exec /app: ..."); warnings
+	// are marked because the program goes on.
+	if r.Level >= slog.LevelWarn && r.Level < slog.LevelError {
 		b.WriteString("warning: ")
 	}
 	b.WriteString(r.Message)

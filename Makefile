@@ -1,0 +1,47 @@
+# uno's build, demo and tests. Quick start: `make demo`, `make test`.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN      := bin/uno
+# Async preemption off: see cmd/uno/main.go. -s -w: a smaller binary, nothing lost for users.
+LDFLAGS  := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
+            -X=github.com/uno-init/uno/internal/cli.version=$(VERSION)
+export CGO_ENABLED = 0
+export GOFLAGS    += -buildvcs=false
+
+# Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
+TEST_PACKAGES := runc crun busybox-static python3 bash util-linux
+
+.PHONY: all build test test-deps vet demo clean
+
+all: build
+
+build: $(BIN)
+
+$(BIN): FORCE
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/uno
+
+FORCE:
+
+test-deps:
+	@missing=""; for p in $(TEST_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+test: test-deps vet build
+	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+
+demo: build
+	@./demo/demo.sh $(CURDIR)/$(BIN)
+
+clean:
+	rm -rf bin
