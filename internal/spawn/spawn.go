@@ -87,6 +87,13 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 	pid, exited, err = r.Start(func() (int, error) {
 		return syscall.ForkExec(path, spec.Argv, attr)
 	})
+	if errors.Is(err, syscall.ENOEXEC) {
+		// A script without "#!": execvp, and so every shell and peer init, runs it with /bin/sh.
+		argv := append([]string{"sh", path}, spec.Argv[1:]...)
+		pid, exited, err = r.Start(func() (int, error) {
+			return syscall.ForkExec("/bin/sh", argv, attr)
+		})
+	}
 	if err != nil {
 		return 0, nil, execError(spec.Argv[0], err)
 	}

@@ -60,9 +60,9 @@ func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 			s.Log.Debug("leftover processes exited within grace")
 			return res
 		case <-timer.C:
-			s.Log.Warn("leftover processes still running after grace; killing them", "grace", grace.String())
+			s.Log.Warn("leftover processes still running after grace", "grace", grace.String(), "signal", "SIGKILL")
 		case <-hurry:
-			s.Log.Info("asked to hurry; killing leftover processes")
+			s.Log.Info("asked to hurry: stopping leftover processes now", "signal", "SIGKILL")
 		}
 	}
 	res.Killed = true

@@ -14,6 +14,9 @@ import (
 	"testing"
 )
 
+// LDFlags are the linker flags uno and testprog are built with.
+const LDFlags = "-X=runtime.godebugDefault=asyncpreemptoff=1"
+
 var (
 	mu     sync.Mutex
 	built  = map[string]string{}
@@ -61,7 +64,8 @@ func build(tb testing.TB, pkg, name string) string {
 		tmpDir = d
 	}
 	out := filepath.Join(tmpDir, name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./"+pkg)
+	// Linked as the Makefile links uno: see cmd/uno/main.go on async preemption.
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", LDFlags, "-o", out, "./"+pkg)
 	cmd.Dir = RepoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
