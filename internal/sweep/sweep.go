@@ -52,6 +52,8 @@ func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 	}
 	if grace > 0 {
 		res.Signalled = s.signalAll(syscall.SIGTERM)
+		// A stopped process would not act on SIGTERM until continued.
+		s.signalAll(syscall.SIGCONT)
 		s.Log.Info("stopping leftover processes", "signal", "SIGTERM", "grace", grace.String())
 		timer := time.NewTimer(grace)
 		defer timer.Stop()
