@@ -296,6 +296,7 @@ func Pause(cfg Config, stopOn ...syscall.Signal) int {
 	// end the pause have nobody to go to.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, catchSignals(cfg, false)...)
+	log.Debug("pausing until a stop signal", "signals", stopOn)
 	for s := range sigs {
 		sig := s.(syscall.Signal)
 		if slices.Contains(stopOn, sig) {
