@@ -238,7 +238,11 @@ func forward(cfg Config, log *slog.Logger, target int, sig syscall.Signal) {
 	if err := unix.Kill(target, to); err != nil {
 		log.Debug("cannot forward signal", "signal", signals.Name(to), "to", target, "err", err)
 	} else {
-		log.Debug("forwarded signal", "signal", signals.Name(to), "received", signals.Name(sig), "to", target)
+		attrs := []any{"signal", signals.Name(to), "to", target}
+		if to != sig {
+			attrs = append(attrs, "rewritten_from", signals.Name(sig))
+		}
+		log.Info("forwarded signal", attrs...)
 	}
 	if isJobControl && cfg.SuspendOnJobControl {
 		log.Debug("suspending uno with the program")
