@@ -8,7 +8,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -16,12 +15,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/uno-init/uno/internal/testbin"
+	"github.com/uno-init/uno/internal/testkit"
 )
 
 // deadline bounds every wait: generous, because these machines have 2 noisy cores.
@@ -62,7 +61,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	lines  chan string
 	seen   []string // stdout lines read so far, for failure messages
-	stderr syncBuffer
+	stderr testkit.Buffer
 	exited chan struct{}
 	// stderrDone is closed when every writer of stderr (uno and anything it left) has gone.
 	stderrDone chan struct{}
@@ -229,24 +228,6 @@ func (p *proc) running() bool {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.Cmd and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // poll waits until cond holds, checking every 10ms up to the deadline.
 func poll(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -261,13 +242,8 @@ func poll(t *testing.T, what string, cond func() bool) {
 
 // alive reports whether pid exists and is not a zombie.
 func alive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(fields) > 0 && fields[0] != "Z"
+	state := procState(pid)
+	return state != "" && state != "Z"
 }
 
 // zombieChildren counts the zombies whose parent is pid.

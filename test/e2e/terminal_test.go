@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/uno-init/uno/internal/testbin"
+	"github.com/uno-init/uno/internal/testkit"
 )
 
 // openPTY opens a new pseudo-terminal pair: the master the test types into and reads from, and
@@ -43,7 +44,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 type terminalSession struct {
 	t      *testing.T
 	master *os.File
-	out    syncBuffer
+	out    testkit.Buffer
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
@@ -59,7 +60,7 @@ func startOnTerminal(t *testing.T, args ...string) *terminalSession {
 		t.Fatal(err)
 	}
 	s := &terminalSession{t: t, master: master, cmd: cmd, exited: make(chan struct{})}
-	go func() { _, _ = s.out.ReadFrom(master) }()
+	go func() { _, _ = copyUntilError(&s.out, master) }()
 	go func() { _ = cmd.Wait(); close(s.exited) }()
 	t.Cleanup(func() {
 		select {
@@ -72,9 +73,9 @@ func startOnTerminal(t *testing.T, args ...string) *terminalSession {
 	return s
 }
 
-// ReadFrom copies r into the buffer until r fails (the pty master fails with EIO once every
-// slave is closed).
-func (b *syncBuffer) ReadFrom(r *os.File) (int64, error) {
+// copyUntilError copies r into b until r fails (the pty master fails with EIO once every slave
+// is closed).
+func copyUntilError(b *testkit.Buffer, r *os.File) (int64, error) {
 	buf := make([]byte, 4096)
 	var total int64
 	for {

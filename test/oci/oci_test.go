@@ -4,7 +4,6 @@
 package oci
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/uno-init/uno/internal/testbin"
+	"github.com/uno-init/uno/internal/testkit"
 )
 
 const deadline = 20 * time.Second
@@ -121,7 +121,7 @@ type container struct {
 	runtime, stateDir string
 	id                string
 	cmd               *exec.Cmd
-	stdout, stderr    syncBuffer
+	stdout, stderr    testkit.Buffer
 	exited            chan struct{}
 }
 
@@ -347,22 +347,4 @@ func TestSignalReachesProgram(t *testing.T) {
 			t.Fatalf("exit status %d, want 143", code)
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer that exec.Cmd's copying goroutine and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
