@@ -45,7 +45,16 @@ type invocation struct {
 	print, printErr string
 	// pause runs no program and waits for one of these signals to exit 0 (catatonit -P).
 	pause []syscall.Signal
+
+	// configFile or procfile, when set, run services (the program, if any, as the main one).
+	configFile, procfile string
+	// graceSet says --grace or UNO_GRACE was given, and overrides the configuration's grace.
+	graceSet bool
+	// check validates the configuration and prints the start order instead of running it.
+	check bool
 }
+
+func (inv *invocation) services() bool { return inv.configFile != "" || inv.procfile != "" }
 
 // personality reads a command line and environment into an invocation.
 type personality struct {
@@ -90,6 +99,12 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, inv.print)
 		fmt.Fprint(stderr, inv.printErr)
 		return 0
+	}
+	if inv.check {
+		return check(inv, stdout, stderr)
+	}
+	if inv.services() {
+		return runServices(inv, stdout, stderr)
 	}
 	inv.cfg.Log = ulog.New(stderr, p.name, inv.level)
 	if inv.pause != nil {

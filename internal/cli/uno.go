@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/ulog"
 )
@@ -13,6 +15,13 @@ import (
 const defaultGrace = 5 * time.Second
 
 const unoUsage = `usage: uno [options] [--] program [args...]
+       uno [options] -c FILE [-- program [args...]]
+       uno [options] -f Procfile
+       uno check [-c FILE | -f Procfile]
+
+  -c, --config FILE     run the services FILE describes (TOML; see docs/services.md),
+                        and program, if given, as the main service
+  -f, --procfile FILE   run a Procfile's processes; any exit stops all
 
   -g, --pgroup          forward signals to the program's whole process group
   -e, --exit-zero CODE  report exit status CODE as 0 (repeatable)
@@ -27,13 +36,17 @@ const unoUsage = `usage: uno [options] [--] program [args...]
 
 Each option has an environment variable, read before the command line:
 UNO_PGROUP, UNO_EXIT_ZERO, UNO_REWRITE, UNO_PDEATHSIG, UNO_GRACE,
-UNO_WARN_ORPHANS, UNO_VERBOSITY (lists are comma-separated).
+UNO_WARN_ORPHANS, UNO_VERBOSITY, UNO_CONFIG (lists are comma-separated).
+With no program and no -c, uno runs ` + config.DefaultFile + ` if it exists.
 `
 
 var unoPersonality = personality{name: "uno", parse: parseUno, usage: unoUsage, usageExit: 2}
 
 func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	inv := &invocation{}
+	if len(args) > 0 && args[0] == "check" {
+		return parseCheck(inv, args[1:], env)
+	}
 	cfg := &inv.cfg
 	verbosity := 0
 	cfg.Subreaper = true
@@ -67,8 +80,11 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	}
 	setGrace := func(v string) (err error) {
 		cfg.Grace, err = parseGrace(v)
+		inv.graceSet = true
 		return err
 	}
+	setConfig := func(v string) error { inv.configFile = v; return nil }
+	setProcfile := func(v string) error { inv.procfile = v; return nil }
 	setWarn := func(string) error { cfg.LogOrphans = true; return nil }
 
 	envVars := []struct {
@@ -81,6 +97,7 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 		{"UNO_PDEATHSIG", setPdeathsig},
 		{"UNO_GRACE", setGrace},
 		{"UNO_WARN_ORPHANS", boolEnv(setWarn)},
+		{"UNO_CONFIG", setConfig},
 		{"UNO_VERBOSITY", func(v string) (err error) {
 			verbosity, err = strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
@@ -98,6 +115,8 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	}
 
 	opts := []option{
+		{short: 'c', long: "config", hasValue: true, set: setConfig},
+		{short: 'f', long: "procfile", hasValue: true, set: setProcfile},
 		{short: 'g', long: "pgroup", set: setPgroup},
 		{short: 'e', long: "exit-zero", hasValue: true, set: addExitZero},
 		{short: 'r', long: "rewrite", hasValue: true, set: addRewrite},
@@ -115,11 +134,48 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	if inv.print != "" {
 		return inv, nil
 	}
-	if len(rest) == 0 {
-		return nil, usagef("no program given")
+	if inv.configFile != "" && inv.procfile != "" {
+		return nil, usagef("-c and -f cannot be used together")
+	}
+	if len(rest) == 0 && inv.configFile == "" && inv.procfile == "" {
+		if _, err := os.Stat(config.DefaultFile); err != nil {
+			return nil, usagef("no program given, and no %s", config.DefaultFile)
+		}
+		inv.configFile = config.DefaultFile
+	}
+	if inv.procfile != "" && len(rest) > 0 {
+		return nil, usagef("-f runs a Procfile's processes only; no program may follow it")
 	}
 	cfg.Argv = rest
 	inv.level = ulog.LevelFor(verbosity)
+	if inv.services() {
+		// Running services, uno says what it does by default: starts, exits, restarts.
+		inv.level = ulog.LevelFor(verbosity + 1)
+	}
+	return inv, nil
+}
+
+// parseCheck reads "uno check [-c FILE | -f Procfile]".
+func parseCheck(inv *invocation, args []string, env lookupFunc) (*invocation, error) {
+	inv.check = true
+	if v, ok := env("UNO_CONFIG"); ok && v != "" {
+		inv.configFile = v
+	}
+	opts := []option{
+		{short: 'c', long: "config", hasValue: true, set: func(v string) error { inv.configFile = v; return nil }},
+		{short: 'f', long: "procfile", hasValue: true, set: func(v string) error { inv.procfile = v; return nil }},
+		{short: 'h', long: "help", set: func(string) error { inv.print = unoUsage; return nil }},
+	}
+	rest, err := parseOptions(opts, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, usagef("check takes no arguments, got %q", rest[0])
+	}
+	if inv.configFile == "" && inv.procfile == "" {
+		inv.configFile = config.DefaultFile
+	}
 	return inv, nil
 }
 

@@ -42,6 +42,9 @@ type Spec struct {
 	Setctty bool
 
 	Credential *syscall.Credential
+
+	// Stdio are the program's fds 0, 1 and 2; nil passes uno's own.
+	Stdio [3]*os.File
 }
 
 // ExecError is a program that could not be started. Code is the exit status a shell would give.
@@ -74,7 +77,7 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 	attr := &syscall.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   env,
-		Files: []uintptr{0, 1, 2},
+		Files: stdio(spec.Stdio),
 		Sys: &syscall.SysProcAttr{
 			Setpgid:    spec.Pgroup && !spec.Setsid,
 			Foreground: spec.Foreground && !spec.Setsid,
@@ -98,6 +101,16 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 		return 0, nil, execError(spec.Argv[0], err)
 	}
 	return pid, exited, nil
+}
+
+func stdio(files [3]*os.File) []uintptr {
+	fds := []uintptr{0, 1, 2}
+	for i, f := range files {
+		if f != nil {
+			fds[i] = f.Fd()
+		}
+	}
+	return fds
 }
 
 // LookPath finds the file execvp would run for name, searching path (a $PATH value) when name

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/supervisor"
+	"github.com/uno-init/uno/internal/ulog"
+)
+
+// exitBadConfig is uno's status when the configuration is wrong: nothing has started.
+const exitBadConfig = 2
+
+// loadConfig reads the services inv asks for, with the program on the command line as the main
+// service.
+func loadConfig(inv *invocation) (*config.Config, error) {
+	environ := os.Environ()
+	var cfg *config.Config
+	var err error
+	if inv.procfile != "" {
+		cfg, err = config.LoadProcfile(inv.procfile, environ)
+	} else {
+		cfg, err = config.Load(inv.configFile, environ)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if inv.graceSet {
+		cfg.Grace = inv.cfg.Grace
+	}
+	if len(inv.cfg.Argv) > 0 {
+		if err := cfg.AddMain(inv.cfg.Argv, environ); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// reportErrors writes each error of a joined set on a line of its own.
+func reportErrors(w io.Writer, err error) {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			fmt.Fprintf(w, "uno: %v\n", e)
+		}
+		return
+	}
+	fmt.Fprintf(w, "uno: %v\n", err)
+}
+
+func runServices(inv *invocation, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(inv)
+	if err != nil {
+		reportErrors(stderr, err)
+		return exitBadConfig
+	}
+	// uno's own lines must never block it: see ulog.Async.
+	logOut := ulog.NewAsync(stderr, 4096)
+	defer logOut.Close(time.Second)
+	var log *slog.Logger
+	if cfg.LogFormat == "json" {
+		log = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: inv.level}))
+	} else {
+		log = ulog.New(logOut, "uno", inv.level)
+	}
+	return supervisor.Run(supervisor.Options{
+		Config: cfg,
+		Log:    log,
+		Stdout: stdout,
+		Stderr: stderr,
+		Color:  isTerminal(stdout),
+	})
+}
+
+// check validates the configuration and prints the order services start in.
+func check(inv *invocation, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(inv)
+	if err != nil {
+		reportErrors(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d services, in start order:\n", cfg.File, len(cfg.Services))
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for i, s := range cfg.StartOrder() {
+		var notes []string
+		if s.Type == config.Oneshot {
+			notes = append(notes, "oneshot")
+		}
+		if len(s.DependsOn) > 0 {
+			var deps []string
+			for _, d := range s.DependsOn {
+				deps = append(deps, d.Name+" "+string(d.Condition))
+			}
+			notes = append(notes, "after "+strings.Join(deps, ", "))
+		}
+		if r := s.Ready; r != nil {
+			target := r.Target
+			if r.Kind == config.ReadyExec {
+				target = strings.Join(r.Argv, " ")
+			}
+			notes = append(notes, strings.TrimSpace("ready: "+string(r.Kind)+" "+target))
+		}
+		if s.User != nil {
+			notes = append(notes, fmt.Sprintf("user %s (%d:%d)", s.User.Name, s.User.Uid, s.User.Gid))
+		}
+		if s.Restart != config.RestartNo {
+			notes = append(notes, "restart "+string(s.Restart))
+		}
+		if !s.Essential {
+			notes = append(notes, "not essential")
+		}
+		fmt.Fprintf(tw, "  %d.\t%s\t%s\n", i+1, s.Name, strings.Join(notes, "; "))
+	}
+	tw.Flush()
+	return 0
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

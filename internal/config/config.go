@@ -1,0 +1,157 @@
+// Package config reads what uno is asked to run: a TOML file of services, the services.d
+// directory beside it, or a Procfile, with their env files and ${VAR} expansion, and checks all
+// of it (names, dependencies, users, durations, signals) before anything starts.
+//
+// Every error names the file, the line and the key. The package only reads files: it starts
+// nothing and changes no state, so that a bad configuration can never half-start a container.
+package config
+
+import (
+	"syscall"
+	"time"
+)
+
+// Config is a validated set of services.
+type Config struct {
+	// File is the configuration file, or the Procfile.
+	File string
+	// Grace is the budget of the whole shutdown: ordered stops, then the orphan sweep.
+	Grace time.Duration
+	// LogFormat is uno's own log format: "text" or "json".
+	LogFormat string
+	// Services in the order they were defined.
+	Services []*Service
+}
+
+// Service is one program uno runs and watches.
+type Service struct {
+	Name string
+	// File and Line are where the service was defined, for messages.
+	File string
+	Line int
+
+	Type    Type
+	Command []string
+	Dir     string
+	// Env is the service's whole environment: uno's, then env_file, then env.
+	Env []string
+	// User is nil when the service runs as uno's own user.
+	User *User
+
+	DependsOn []Dependency
+	Ready     *ReadyCheck
+
+	Restart           RestartPolicy
+	RestartDelay      time.Duration // first delay before a restart, doubled on each failure
+	RestartDelayMax   time.Duration // cap of that delay
+	RestartResetAfter time.Duration // a run this long resets the delay and the failure count
+	RestartLimit      int           // failures within RestartWindow after which uno gives up
+	RestartWindow     time.Duration
+
+	StopSignal  syscall.Signal
+	StopTimeout time.Duration
+
+	// Essential services stop the container when they end for good.
+	Essential bool
+	// LogPrefix prefixes each output line with the service's name; false passes bytes through.
+	LogPrefix bool
+	// Main is the program given on uno's command line: it inherits uno's stdin, stdout and
+	// stderr, starts after every other service, and its exit ends the container.
+	Main bool
+}
+
+// Type is how a service's run is judged.
+type Type string
+
+const (
+	// Simple services run until stopped.
+	Simple Type = "simple"
+	// Oneshot services run to completion; their dependents wait for them to exit 0.
+	Oneshot Type = "oneshot"
+)
+
+// Condition is what a dependency must reach before its dependent starts.
+type Condition string
+
+const (
+	Started   Condition = "started"
+	Ready     Condition = "ready"
+	Completed Condition = "completed"
+)
+
+// Dependency is one entry of depends_on.
+type Dependency struct {
+	Name      string
+	Condition Condition
+	Line      int
+}
+
+// RestartPolicy says when a service that ended is started again.
+type RestartPolicy string
+
+const (
+	RestartNo        RestartPolicy = "no"
+	RestartOnFailure RestartPolicy = "on-failure"
+	RestartAlways    RestartPolicy = "always"
+)
+
+// ReadyKind is how readiness is checked.
+type ReadyKind string
+
+const (
+	ReadyHTTP   ReadyKind = "http"
+	ReadyTCP    ReadyKind = "tcp"
+	ReadyExec   ReadyKind = "exec"
+	ReadyFile   ReadyKind = "file"
+	ReadyNotify ReadyKind = "notify"
+)
+
+// ReadyCheck is a service's readiness check.
+type ReadyCheck struct {
+	Kind ReadyKind
+	// Target is the URL (http), address (tcp) or path (file).
+	Target string
+	// Argv is the command of an exec check.
+	Argv     []string
+	Interval time.Duration
+	Timeout  time.Duration
+}
+
+// User is the identity a service runs as.
+type User struct {
+	Name   string
+	Uid    uint32
+	Gid    uint32
+	Groups []uint32
+	Home   string
+}
+
+// Credential is the user as the kernel wants it for a new process.
+func (u *User) Credential() *syscall.Credential {
+	return &syscall.Credential{Uid: u.Uid, Gid: u.Gid, Groups: u.Groups}
+}
+
+// Defaults.
+const (
+	DefaultGrace             = 10 * time.Second
+	DefaultReadyInterval     = 250 * time.Millisecond
+	DefaultReadyTimeout      = 60 * time.Second
+	DefaultRestartDelay      = 250 * time.Millisecond
+	DefaultRestartDelayMax   = 30 * time.Second
+	DefaultRestartResetAfter = 30 * time.Second
+	DefaultRestartLimit      = 5
+	DefaultRestartWindow     = 60 * time.Second
+)
+
+// MainName is the name of the service for the program given on uno's command line.
+const MainName = "main"
+
+// Service looks a service up by name.
+func (c *Config) Service(name string) *Service {
+	for _, s := range c.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}

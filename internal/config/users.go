@@ -1,0 +1,111 @@
+package config
+
+import (
+	"os/user"
+	"strconv"
+)
+
+// user resolves user, group and groups against the container's /etc/passwd and /etc/group, as
+// runuser(1) would: the primary group is the user's unless group says otherwise, and the
+// supplementary groups are those /etc/group lists the user in unless groups is given (an empty
+// groups list clears them).
+func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node) *User {
+	key := prefix + "user"
+	groupsSet := groupsNode != nil
+	var groups []string
+	if groupsSet {
+		if groups = l.strings(file, prefix+"groups", groupsNode); groups == nil {
+			return nil
+		}
+	}
+	var spec string
+	switch userNode.kind {
+	case kindString:
+		spec = userNode.str
+	case kindInteger:
+		spec = strconv.FormatInt(userNode.num, 10)
+	default:
+		l.wrongType(file, key, userNode, "a user name or uid")
+		return nil
+	}
+	u := &User{Name: spec, Home: "/"}
+	found, err := lookupUser(spec)
+	switch {
+	case err == nil:
+		u.Name, u.Home = found.Username, found.HomeDir
+		u.Uid = parseID(found.Uid)
+		u.Gid = parseID(found.Gid)
+		if !groupsSet {
+			ids, err := found.GroupIds()
+			if err == nil {
+				for _, id := range ids {
+					if g := parseID(id); g != u.Gid {
+						u.Groups = append(u.Groups, g)
+					}
+				}
+			}
+		}
+	case isID(spec):
+		// A numeric uid need not be in /etc/passwd (images often run arbitrary uids); its
+		// group is then the same number rather than root's, unless group says otherwise.
+		u.Uid = parseID(spec)
+		u.Gid = u.Uid
+	default:
+		l.errorf(file, userNode.line, key, "no such user %q in /etc/passwd", spec)
+		return nil
+	}
+	if groupNode != nil {
+		name, ok := l.str(file, prefix+"group", groupNode)
+		if !ok {
+			return nil
+		}
+		gid, ok := l.group(file, prefix+"group", groupNode.line, name)
+		if !ok {
+			return nil
+		}
+		u.Gid = gid
+	}
+	if groupsSet {
+		u.Groups = []uint32{}
+		for _, name := range groups {
+			gid, ok := l.group(file, prefix+"groups", groupsNode.line, name)
+			if !ok {
+				return nil
+			}
+			u.Groups = append(u.Groups, gid)
+		}
+	}
+	if u.Groups == nil {
+		u.Groups = []uint32{} // uno's own supplementary groups must not pass on
+	}
+	return u
+}
+
+func (l *loader) group(file, key string, line int, spec string) (uint32, bool) {
+	if isID(spec) {
+		return parseID(spec), true
+	}
+	g, err := user.LookupGroup(spec)
+	if err != nil {
+		l.errorf(file, line, key, "no such group %q in /etc/group", spec)
+		return 0, false
+	}
+	return parseID(g.Gid), true
+}
+
+func lookupUser(spec string) (*user.User, error) {
+	if isID(spec) {
+		return user.LookupId(spec)
+	}
+	return user.Lookup(spec)
+}
+
+func isID(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
+}
+
+func parseID(s string) uint32 {
+	n, _ := strconv.ParseUint(s, 10, 32)
+	return uint32(n)
+}

@@ -1,0 +1,93 @@
+package supervisor
+
+import (
+	"context"
+	"time"
+
+	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/probe"
+	"github.com/uno-init/uno/internal/reaper"
+)
+
+// State is where a service is in its life; docs/services.md draws the machine.
+type State string
+
+const (
+	// Waiting: not started yet, some dependency has not reached its condition.
+	Waiting State = "waiting"
+	// Starting: the process runs, its readiness check has not passed yet.
+	Starting State = "starting"
+	// Running: the process runs and is ready (at once for services without a check).
+	Running State = "running"
+	// Backoff: the process ended and will be started again after a delay.
+	Backoff State = "backoff"
+	// Stopping: uno sent the stop signal and waits for the process to exit.
+	Stopping State = "stopping"
+	// Completed: a oneshot that exited 0.
+	Completed State = "completed"
+	// Exited: a simple service that exited 0 and is not restarted.
+	Exited State = "exited"
+	// Failed: ended for good without success (or could not start, or never will because a
+	// dependency failed).
+	Failed State = "failed"
+	// Stopped: stopped by uno, or never started because uno was stopping.
+	Stopped State = "stopped"
+)
+
+// active reports whether a process of the service may be running.
+func (s State) active() bool { return s == Starting || s == Running || s == Stopping }
+
+// service is the supervisor's record of one service. Only the supervisor's goroutine touches it.
+type service struct {
+	cfg   *config.Service
+	state State
+
+	// run counts starts, so that events from an earlier run (a late probe result, a stop
+	// timer) are recognised and dropped.
+	run       int
+	pid       int
+	startedAt time.Time
+	ready     bool
+	// notReady is set when the readiness check timed out: the run counts as a failure
+	// whatever the process's status once it is stopped.
+	notReady bool
+
+	lastExit *reaper.Exit
+	// code is the exit status uno reports for this service's last run: the shell's code, or
+	// 126/127 when it could not start, or 1 when it never became ready.
+	code int
+
+	restarts int
+	delay    time.Duration // next restart delay
+	failures []time.Time   // within the restart window
+
+	cancelProbe context.CancelFunc
+	notifier    *probe.Notifier
+	restartAt   *time.Timer
+	killAt      *time.Timer
+	stopSignalAt time.Time
+}
+
+func (s *service) name() string { return s.cfg.Name }
+
+// satisfies reports whether s has reached cond for its dependents.
+func (s *service) satisfies(cond config.Condition) bool {
+	switch cond {
+	case config.Started:
+		return s.state == Starting || s.state == Running || s.state == Completed
+	case config.Ready:
+		return s.state == Running || s.state == Completed
+	case config.Completed:
+		return s.state == Completed
+	}
+	return false
+}
+
+// ended reports whether s will never run again unless asked to.
+func (s *service) ended() bool {
+	switch s.state {
+	case Completed, Exited, Failed, Stopped:
+		return true
+	}
+	return false
+}

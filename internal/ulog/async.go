@@ -1,0 +1,73 @@
+package ulog
+
+import (
+	"io"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Async is a writer for uno's own log that never blocks its caller. When whoever reads uno's
+// stderr stops reading, the services' output waits in their pipes, but uno must go on handling
+// signals and stopping services: so its own lines queue here, up to a bound, and lines beyond
+// it are counted and reported once the writer drains.
+type Async struct {
+	w     io.Writer
+	lines chan []byte
+	done  chan struct{}
+
+	mu      sync.Mutex
+	dropped int
+	closed  bool
+}
+
+// NewAsync starts a writer that holds at most capacity lines not yet written to w.
+func NewAsync(w io.Writer, capacity int) *Async {
+	a := &Async{w: w, lines: make(chan []byte, capacity), done: make(chan struct{})}
+	go a.drain()
+	return a
+}
+
+func (a *Async) drain() {
+	defer close(a.done)
+	for line := range a.lines {
+		_, _ = a.w.Write(line)
+		a.mu.Lock()
+		dropped := a.dropped
+		a.dropped = 0
+		a.mu.Unlock()
+		if dropped > 0 {
+			_, _ = a.w.Write([]byte("uno: warning: " + strconv.Itoa(dropped) + " log lines dropped: stderr was not being read\n"))
+		}
+	}
+}
+
+// Write queues a copy of p, or drops it when the queue is full. It never fails.
+func (a *Async) Write(p []byte) (int, error) {
+	line := append([]byte(nil), p...)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return len(p), nil
+	}
+	select {
+	case a.lines <- line:
+	default:
+		a.dropped++
+	}
+	return len(p), nil
+}
+
+// Close stops accepting lines and waits up to timeout for the queued ones to be written.
+func (a *Async) Close(timeout time.Duration) {
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.lines)
+	}
+	a.mu.Unlock()
+	select {
+	case <-a.done:
+	case <-time.After(timeout):
+	}
+}
