@@ -61,10 +61,10 @@ type service struct {
 	delay    time.Duration // next restart delay
 	failures []time.Time   // within the restart window
 
-	cancelProbe context.CancelFunc
-	notifier    *probe.Notifier
-	restartAt   *time.Timer
-	killAt      *time.Timer
+	cancelProbe  context.CancelFunc
+	notifier     *probe.Notifier
+	restartAt    *time.Timer
+	killAt       *time.Timer
 	stopSignalAt time.Time
 }
 

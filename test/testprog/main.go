@@ -32,6 +32,9 @@ const usage = `usage: testprog COMMAND [args]
   trap-term FILE      (leftovers) on SIGTERM write FILE after 300ms, then exit 0
   ignore-term         (leftovers) ignore SIGTERM and sleep
   status              print signal mask, ignored signals, pgid, sid and foreground group
+  flood N TAG         write N lines "TAG SEQ payload" to stdout as fast as it can, and the
+                      same count of lines "TAG SEQ err" to stderr every 100th line
+  notify MARKS        append "notify ready" to MARKS, send READY=1 to $NOTIFY_SOCKET, sleep
 `
 
 func main() {
@@ -63,6 +66,10 @@ func main() {
 		}
 	case "status":
 		printStatus()
+	case "flood":
+		flood(atoi(args[0]), args[1])
+	case "notify":
+		notifyReady(args[0])
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -186,4 +193,47 @@ func printStatus() {
 		fg = -1
 	}
 	say("status blocked=%s ignored=%s pgid=%d sid=%d fg=%d", blocked, ignored, pgid, sid, fg)
+}
+
+// flood writes n numbered lines of varied length, so that a line cut, lost or interleaved by
+// whoever multiplexes them shows up as a gap or a malformed line.
+func flood(n int, tag string) {
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	pad := strings.Repeat("x", 200)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(out, "%s %d %s\n", tag, i, pad[:i%len(pad)])
+		if i%100 == 0 {
+			fmt.Fprintf(os.Stderr, "%s %d err\n", tag, i)
+		}
+	}
+	if err := out.Flush(); err != nil {
+		os.Exit(1)
+	}
+}
+
+// notifyReady speaks the systemd notify protocol the way sd_notify(3) does.
+func notifyReady(marks string) {
+	appendLine(marks, "notify ready")
+	path := os.Getenv("NOTIFY_SOCKET")
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Sendto(fd, []byte("STATUS=up\nREADY=1\n"), 0, &unix.SockaddrUnix{Name: path})
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testprog: notify %q: %v\n", path, err)
+		os.Exit(1)
+	}
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func appendLine(file, line string) {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testprog:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(f, line)
+	f.Close()
 }
