@@ -115,7 +115,7 @@ func TestFailures(t *testing.T) {
 		{"not in PATH", nil, []string{"no-such-program"}, 127, `^uno: exec no-such-program: no such file or directory\n$`},
 		{"directory", nil, []string{dir}, 126, `^uno: exec ` + regexp.QuoteMeta(dir) + `: is a directory\n$`},
 		{"not executable", nil, []string{notExec}, 126, `^uno: exec ` + regexp.QuoteMeta(notExec) + `: permission denied\n$`},
-		{"no program", nil, nil, 2, `^uno: no program given\nusage: uno `},
+		{"no program", nil, nil, 2, `^uno: no program given, and no /etc/uno/uno.toml\nusage: uno `},
 		{"unknown flag", nil, []string{"--bogus", "true"}, 2, `^uno: unknown option --bogus\nusage: uno `},
 		{"bad exit code", nil, []string{"-e", "300", "true"}, 2, `^uno: -e: exit code must be 0-255, got "300"\nusage`},
 		{"bad signal", nil, []string{"-r", "USR1:NOPE", "true"}, 2, `^uno: -r: .*NOPE.*\nusage`},
