@@ -43,6 +43,8 @@ type Options struct {
 	Color bool
 	// RuntimeDir holds the notify sockets; a private directory is created inside it.
 	RuntimeDir string
+	// Reaper, if set, is used instead of a new one (a process must have only one).
+	Reaper *reaper.Reaper
 }
 
 // Supervisor is one run of a set of services.
@@ -121,9 +123,12 @@ func (sv *Supervisor) run() int {
 	sv.pid1 = takeOrphans(log)
 	// SIGCHLD (the reaper's) and every other signal are caught before the first service starts:
 	// an uncaught one would kill uno, or be lost.
-	sv.reaper = reaper.New(func(e reaper.Exit) {
-		log.Debug("reaped orphan", "pid", e.Pid, "status", describe(e))
-	})
+	sv.reaper = sv.opts.Reaper
+	if sv.reaper == nil {
+		sv.reaper = reaper.New(func(e reaper.Exit) {
+			log.Debug("reaped orphan", "pid", e.Pid, "status", describe(e))
+		})
+	}
 	sv.terminal = isForegroundTerminal()
 	var caught []os.Signal
 	for _, sig := range signals.Catchable() {
@@ -504,6 +509,9 @@ func (sv *Supervisor) afterRun(s *service, success bool) {
 		sv.log.Error("service is restarting too often; giving up", "service", s.name(),
 			"restarts", len(s.failures), "window", s.cfg.RestartWindow)
 		success = false
+		if s.code == 0 {
+			s.code = 1 // a service that keeps exiting 0 under "always" has failed all the same
+		}
 	}
 	if success {
 		sv.endForGood(s, Exited)
