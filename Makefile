@@ -12,7 +12,11 @@ export GOFLAGS    += -buildvcs=false
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
 TEST_PACKAGES := runc crun busybox-static python3 bash util-linux
 
-.PHONY: all build test test-deps vet demo clean
+# Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
+FUZZ_TARGETS := FuzzLoad FuzzParseDotenv FuzzParseProcfile FuzzSplitCommand FuzzExpand
+FUZZTIME     ?= 5s
+
+.PHONY: all build test test-deps vet fuzz demo clean
 
 all: build
 
@@ -39,6 +43,13 @@ vet:
 
 test: test-deps vet build
 	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		echo "fuzz $$target for $(FUZZTIME)"; \
+		$(GO) test ./internal/config -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) >/dev/null || exit 1; \
+	done
 
 demo: build
 	@./demo/demo.sh $(CURDIR)/$(BIN)
