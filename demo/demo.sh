@@ -18,4 +18,18 @@ status=0
 unshare $ns "$uno" -v -w --grace 3s -- sh "$here/program.sh" 2>&1 || status=$?
 echo
 echo "== uno exited with status $status: the program's own (it exited 0 after SIGTERM)"
+[ "$status" = 0 ] || exit "$status"
+
+echo
+echo "== several services: uno -c demo/services.toml -- sh -c '...'  (a main program that works 2s)"
+echo "   migrate (oneshot) -> api (ready when its file exists) -> web; flaky restarts with backoff and"
+echo "   gives up alone (not essential); when main ends, services stop in reverse order: web, then api"
+echo
+rm -f /tmp/uno-demo-api-ready
+status=0
+# shellcheck disable=SC2086
+unshare $ns "$uno" -c "$here/services.toml" -- sh -c 'echo main: working; sleep 2; echo main: done' 2>&1 || status=$?
+rm -f /tmp/uno-demo-api-ready
+echo
+echo "== uno exited with status $status: the main program's"
 exit "$status"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -227,6 +228,9 @@ func (l *loader) oneOf(file, key string, n *node, allowed ...string) string {
 	return s
 }
 
+// maxSeconds is the longest duration, in seconds, that time.Duration holds.
+const maxSeconds = math.MaxInt64 / int64(time.Second)
+
 // duration reads "1m30s", "250ms" or a number of seconds.
 func (l *loader) duration(file, key string, n *node, def time.Duration) time.Duration {
 	var d time.Duration
@@ -238,8 +242,18 @@ func (l *loader) duration(file, key string, n *node, def time.Duration) time.Dur
 			return def
 		}
 	case kindInteger:
+		// Checked before multiplying: a large count of seconds would wrap around silently.
+		if n.num > maxSeconds || n.num < -maxSeconds {
+			l.errorf(file, n.line, key, "%d seconds is out of range", n.num)
+			return def
+		}
 		d = time.Duration(n.num) * time.Second
 	case kindFloat:
+		// nan, inf and huge values convert to arbitrary durations rather than failing.
+		if math.IsNaN(n.float) || math.Abs(n.float) >= float64(maxSeconds) {
+			l.errorf(file, n.line, key, "%v seconds is out of range", n.float)
+			return def
+		}
 		d = time.Duration(n.float * float64(time.Second))
 	default:
 		l.wrongType(file, key, n, "a duration")
@@ -285,9 +299,29 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 
 	// The environment first: command, working_dir and ready expand against it.
 	env := newEnv(l.environ)
+	// The user's HOME, USER and LOGNAME go in before env_file and env, so that those can still
+	// set them and refer to them.
+	if v := get("user"); v != nil {
+		s.User = l.user(file, prefix, v, get("group"), get("groups"))
+		if s.User != nil {
+			// As login(1) and su(1) do, so that programs find the user's home and name.
+			env.set("HOME", s.User.Home)
+			env.set("USER", s.User.Name)
+			env.set("LOGNAME", s.User.Name)
+		}
+	} else if g := get("group"); g != nil {
+		l.errorf(file, g.line, key("group"), "needs user")
+	} else if g := get("groups"); g != nil {
+		l.errorf(file, g.line, key("groups"), "needs user")
+	}
 	if v := get("env_file"); v != nil {
 		for _, f := range l.strings(file, key("env_file"), v) {
-			l.envFile(file, key("env_file"), v.line, f, env)
+			path, err := Expand(f, env.lookup)
+			if err != nil {
+				l.errorf(file, v.line, key("env_file"), "%v", err)
+				continue
+			}
+			l.envFile(file, key("env_file"), v.line, path, env)
 		}
 	}
 	if v := get("env"); v != nil {
@@ -303,20 +337,6 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 				}
 			}
 		}
-	}
-
-	if v := get("user"); v != nil {
-		s.User = l.user(file, prefix, v, get("group"), get("groups"))
-		if s.User != nil {
-			// As login(1) and su(1) do, so that programs find the user's home and name.
-			env.set("HOME", s.User.Home)
-			env.set("USER", s.User.Name)
-			env.set("LOGNAME", s.User.Name)
-		}
-	} else if g := get("group"); g != nil {
-		l.errorf(file, g.line, key("group"), "needs user")
-	} else if g := get("groups"); g != nil {
-		l.errorf(file, g.line, key("groups"), "needs user")
 	}
 
 	if v := get("command"); v != nil {
@@ -406,6 +426,12 @@ func (l *loader) command(file, key string, n *node, env *environment) []string {
 	for i, w := range words {
 		words[i] = l.expand(file, key, n.line, w, env)
 	}
+	// Checked after expansion too: "''" splits, and ["$UNSET"] expands, to an empty program
+	// name, which would only fail when the service starts.
+	if words[0] == "" {
+		l.errorf(file, n.line, key, "empty program name")
+		return nil
+	}
 	return words
 }
 
@@ -418,8 +444,9 @@ func (l *loader) expand(file, key string, line int, s string, env *environment) 
 	return out
 }
 
+// envFile applies the env file at path, already expanded: the Procfile's .env path is a real
+// path, in which a $ is no reference.
 func (l *loader) envFile(file, key string, line int, path string, env *environment) {
-	path = l.expand(file, key, line, path, env)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(l.dir, path)
 	}
@@ -487,15 +514,20 @@ func (l *loader) ready(file, key string, n *node, env *environment) *ReadyCheck 
 		r.Kind = ReadyKind(k)
 		switch r.Kind {
 		case ReadyNotify:
-			if !l.boolean(file, key+".notify", v, false) {
+			if v.kind != kindBool {
+				l.wrongType(file, key+".notify", v, "true")
+			} else if !v.bool {
 				l.errorf(file, v.line, key+".notify", "set it to true, or remove the ready check")
 			}
 		case ReadyExec:
 			r.Argv = l.command(file, key+".exec", v, env)
 		default:
-			if s, ok := l.str(file, key+"."+k, v); ok {
-				r.Target = l.expand(file, key+"."+k, v.line, s, env)
+			s, ok := l.str(file, key+"."+k, v)
+			if !ok {
+				// Already reported: checking the URL too would report the key twice.
+				continue
 			}
+			r.Target = l.expand(file, key+"."+k, v.line, s, env)
 			if r.Kind == ReadyHTTP && !strings.HasPrefix(r.Target, "http://") && !strings.HasPrefix(r.Target, "https://") {
 				l.errorf(file, v.line, key+".http", "want an http:// or https:// URL, got %q", r.Target)
 			}
@@ -639,7 +671,8 @@ func (c *Config) StartOrder() []*Service {
 }
 
 // AddMain adds the program given on uno's command line as the main service: it starts once
-// every other service has reached its default condition, and its exit ends the container.
+// every other essential service has reached its default condition, and its exit ends the
+// container.
 func (c *Config) AddMain(argv []string, environ []string) error {
 	if s := c.Service(MainName); s != nil {
 		return &PosError{File: s.File, Line: s.Line, Key: "services." + MainName,
@@ -652,7 +685,11 @@ func (c *Config) AddMain(argv []string, environ []string) error {
 		Essential: true,
 	}
 	for _, s := range c.Services {
-		main.DependsOn = append(main.DependsOn, Dependency{Name: s.Name, Condition: DefaultCondition(s)})
+		// A non-essential service may fail without stopping the container, so it must not
+		// keep the main program from starting either.
+		if s.Essential {
+			main.DependsOn = append(main.DependsOn, Dependency{Name: s.Name, Condition: DefaultCondition(s)})
+		}
 	}
 	c.Services = append(c.Services, main)
 	return nil
