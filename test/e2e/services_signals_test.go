@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/uno-init/uno/internal/testbin"
+)
+
+// trapper is a service that records each SIGUSR1 it gets in the marks file as "NAME-usr1".
+const trapper = `command = ["sh", "-c", 'trap "echo $$0-usr1 >> \"$$MARKS\"" USR1; echo $$0-up >> "$$MARKS"; while :; do sleep 0.05; done', "%s"]
+`
+
+func TestServicesOtherSignals(t *testing.T) {
+	needRoot(t)
+	conf := "[services.a]\n" + strings.ReplaceAll(trapper, "%s", "a") + "\n[services.b]\n" + strings.ReplaceAll(trapper, "%s", "b")
+
+	t.Run("without a main program, every running service gets them", func(t *testing.T) {
+		p, marks := startServices(t, startOpts{mode: asPID1}, conf)
+		waitMark(t, marks, "a-up")
+		waitMark(t, marks, "b-up")
+		p.signal(syscall.SIGUSR1)
+		waitMark(t, marks, "a-usr1")
+		waitMark(t, marks, "b-usr1")
+		// SIGHUP is kept for configuration reload: nobody gets it, and nobody dies of it.
+		p.signal(syscall.SIGHUP)
+		poll(t, "the SIGHUP line", func() bool { return strings.Contains(p.stderr.String(), "SIGHUP received") })
+		p.signal(syscall.SIGTERM)
+		p.expectExit(0)
+	})
+
+	t.Run("with a main program, only the main program gets them", func(t *testing.T) {
+		p, marks := startServices(t, startOpts{mode: asPID1}, conf, "--", "sh", "-c",
+			`trap 'echo main-usr1 >> "$MARKS"' USR1; trap 'echo main-hup >> "$MARKS"' HUP; echo main-up >> "$MARKS"; while :; do sleep 0.05; done`)
+		waitMark(t, marks, "main-up")
+		p.signal(syscall.SIGUSR1)
+		waitMark(t, marks, "main-usr1")
+		p.signal(syscall.SIGHUP)
+		waitMark(t, marks, "main-hup")
+		p.signal(syscall.SIGTERM)
+		p.expectExit(143) // the main program's status: SIGTERM killed it
+		if got := readMarks(t, marks); slices.Contains(got, "a-usr1") || slices.Contains(got, "b-usr1") {
+			t.Errorf("services got the main program's signal: %q", got)
+		}
+	})
+}
+
+// TestServicesOnTerminal runs services with a main program on a pty, as docker run -it does:
+// prefixes are coloured, the main program owns the foreground, and Ctrl-C stops it all.
+func TestServicesOnTerminal(t *testing.T) {
+	needRoot(t)
+	cfgPath, _ := servicesSetup(t, `
+[services.side]
+command = ["sh", "-c", 'echo side-says-hello; exec sleep 1000']
+`)
+	s := startOnTerminal(t, "-c", cfgPath, "--", "sh", "-c", "echo main-re''ady; exec sleep 1000")
+	s.expect("main-ready")
+	s.expect("side-says-hello")
+	if !strings.Contains(s.out.String(), "\x1b[") {
+		t.Errorf("no colour on a terminal:\n%q", s.out.String())
+	}
+	if fg := s.foregroundCommand(); fg != "sleep" {
+		t.Errorf("foreground is %q, want the main program (sleep)", fg)
+	}
+	s.typeIn("\x03")
+	s.expectExit(130)
+}
+
+// TestServicesDefaultConfig: uno with no program runs /etc/uno/uno.toml. The test binds a
+// directory of its own over /etc in a private mount namespace, so the host is untouched.
+func TestServicesDefaultConfig(t *testing.T) {
+	needRoot(t)
+	etc := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(etc, "uno"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(etc, "uno", "uno.toml"), []byte(`
+[services.hello]
+command = ["sh", "-c", "echo hello from the default config; exit 3"]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("unshare", "--mount", "--pid", "--fork", "sh", "-c", `mount --bind "$1" /etc && exec "$2"`, "sh", etc, testbin.Uno(t))
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 3 || !strings.Contains(string(out), "hello | hello from the default config") {
+		t.Errorf("exit status %d, want 3; output:\n%s", code, out)
+	}
+}
