@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/supervisor"
 	"github.com/uno-init/uno/internal/ulog"
 )
@@ -63,8 +64,10 @@ func runServices(inv *invocation, stdout, stderr io.Writer) int {
 		reportErrors(stderr, err)
 		return exitBadConfig
 	}
-	// uno's own lines must never block it: see ulog.Async.
-	logOut := ulog.NewAsync(stderr, 4096)
+	mux := logmux.New(stdout, stderr, logmux.Options{Color: isTerminal(stdout), Names: supervisor.Names(cfg)})
+	// uno's own lines go through the services' stderr lock, so neither cuts into the other, and
+	// through a queue, so that a stderr nobody reads never blocks uno: see ulog.Async.
+	logOut := ulog.NewAsync(mux.Writer(logmux.Stderr), 4096)
 	defer logOut.Close(time.Second)
 	var log *slog.Logger
 	if cfg.LogFormat == "json" {
@@ -75,9 +78,7 @@ func runServices(inv *invocation, stdout, stderr io.Writer) int {
 	return supervisor.Run(supervisor.Options{
 		Config: cfg,
 		Log:    log,
-		Stdout: stdout,
-		Stderr: stderr,
-		Color:  isTerminal(stdout),
+		Mux:    mux,
 	})
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"os/user"
 	"strconv"
 )
@@ -77,6 +78,10 @@ func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node
 	}
 	if u.Groups == nil {
 		u.Groups = []uint32{} // uno's own supplementary groups must not pass on
+	}
+	if euid := os.Geteuid(); euid != 0 && u.Uid != uint32(euid) {
+		l.errorf(file, userNode.line, key, "uno runs as uid %d, not root, and cannot switch to %s (uid %d)", euid, u.Name, u.Uid)
+		return nil
 	}
 	return u
 }

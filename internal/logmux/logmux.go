@@ -634,3 +634,17 @@ func (h *history) subscribe() (<-chan []byte, func()) {
 	}
 	return ch, cancel
 }
+
+// Writer returns a writer to the destination of stream s that takes the destination's lock for
+// each Write, so that whole lines written through it (uno's own log) never land inside a
+// service's line. It blocks while the destination is blocked: callers that must not block put
+// a queue in front of it.
+func (m *Mux) Writer(s Stream) io.Writer { return lockedWriter{m.dest[s]} }
+
+type lockedWriter struct{ d *destination }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.d.mu.Lock()
+	defer w.d.mu.Unlock()
+	return w.d.w.Write(p)
+}

@@ -45,6 +45,9 @@ type Options struct {
 	RuntimeDir string
 	// Reaper, if set, is used instead of a new one (a process must have only one).
 	Reaper *reaper.Reaper
+	// Mux, if set, carries the services' output instead of a new one on Stdout and Stderr, so
+	// that the caller can write uno's own lines through it (Mux.Writer) without splitting theirs.
+	Mux *logmux.Mux
 }
 
 // Supervisor is one run of a set of services.
@@ -143,15 +146,12 @@ func (sv *Supervisor) run() int {
 	defer signal.Stop(sv.sigs)
 
 	cfg := sv.opts.Config
-	names := make([]string, 0, len(cfg.Services))
 	for _, c := range cfg.StartOrder() {
 		s := &service{cfg: c, state: Waiting, delay: c.RestartDelay}
 		sv.services = append(sv.services, s)
 		sv.byName[c.Name] = s
 		if c.Main {
 			sv.main = s
-		} else {
-			names = append(names, c.Name)
 		}
 	}
 	for _, s := range sv.services {
@@ -160,7 +160,10 @@ func (sv *Supervisor) run() int {
 			sv.dependents[dep] = append(sv.dependents[dep], s)
 		}
 	}
-	sv.mux = logmux.New(sv.opts.Stdout, sv.opts.Stderr, logmux.Options{Color: sv.opts.Color, Names: names})
+	sv.mux = sv.opts.Mux
+	if sv.mux == nil {
+		sv.mux = logmux.New(sv.opts.Stdout, sv.opts.Stderr, logmux.Options{Color: sv.opts.Color, Names: Names(cfg)})
+	}
 	if err := sv.makeNotifyDir(); err != nil {
 		log.Error("cannot create the notify socket directory", "err", err)
 		return 1
@@ -289,6 +292,16 @@ func (sv *Supervisor) start(s *service) {
 	}
 	if s.cfg.User != nil {
 		spec.Credential = s.cfg.User.Credential()
+	}
+	if s.cfg.Dir != "" {
+		// Checked here, not at load: a oneshot may create it. A failed chdir in the child
+		// would otherwise be reported as the program not being found.
+		if _, err := os.Stat(s.cfg.Dir); err != nil {
+			sv.log.Error("service could not start: bad working_dir", "service", s.name(), "err", err)
+			s.code = 1
+			sv.afterRun(s, false)
+			return
+		}
 	}
 	var closeAfterStart []*os.File
 	if s.cfg.Main {
@@ -796,6 +809,18 @@ func (sv *Supervisor) listenNotify(s *service) error {
 		}
 	})
 	return nil
+}
+
+// Names are the names that prefix output lines: every service's but the main program's, whose
+// output is not prefixed.
+func Names(cfg *config.Config) []string {
+	var names []string
+	for _, s := range cfg.Services {
+		if !s.Main {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 // RuntimeDir is where uno keeps its sockets: /run/uno when /run is writable, else
