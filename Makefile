@@ -48,7 +48,7 @@ test: test-deps vet build
 fuzz:
 	@for target in $(FUZZ_TARGETS); do \
 		echo "fuzz $$target for $(FUZZTIME)"; \
-		$(GO) test ./internal/config -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) >/dev/null || exit 1; \
+		out=$$($(GO) test ./internal/config -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \
 	done
 
 demo: build
