@@ -91,3 +91,42 @@ command = ["sh", "-c", "echo hello from the default config; exit 3"]
 		t.Errorf("exit status %d, want 3; output:\n%s", code, out)
 	}
 }
+
+// TestServicesSweepEscapees: a service that starts a daemon in a session of its own leaves it
+// out of reach of its process group's stop signal; the core's sweep still stops it, gracefully,
+// before uno exits.
+func TestServicesSweepEscapees(t *testing.T) {
+	needRoot(t)
+	both(t, func(t *testing.T, m mode) {
+		escapee := filepath.Join(t.TempDir(), "escapee.sh")
+		script := `trap 'echo escapee-term >> "$MARKS"; exit 0' TERM; echo escapee-up >> "$MARKS"; while :; do sleep 0.05; done`
+		if err := os.WriteFile(escapee, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p, marks := startServices(t, startOpts{mode: m}, `
+[services.forker]
+command = ["sh", "-c", 'setsid sh "$$0" & exec sleep 1000', "`+escapee+`"]
+`)
+		waitMark(t, marks, "escapee-up")
+		p.signal(syscall.SIGTERM)
+		p.expectExit(0)
+		if got := readMarks(t, marks); !slices.Contains(got, "escapee-term") {
+			t.Errorf("the escapee was not stopped gracefully: %q\nstderr: %s", got, p.stderr.String())
+		}
+	})
+}
+
+// TestServicesGroups: group and groups replace the user's own.
+func TestServicesGroups(t *testing.T) {
+	needRoot(t)
+	p, _ := startServices(t, startOpts{mode: asPID1}, `
+[services.ident]
+command = ["sh", "-c", 'grep -E "^(Uid|Gid|Groups):" /proc/self/status; exec sleep 1000']
+user = "nobody"
+group = "daemon"
+groups = ["sys", "4"]
+`)
+	p.expectAll(`^ident +\| Uid:\t65534\t`, `^ident +\| Gid:\t1\t1\t1\t1$`, `^ident +\| Groups:\t3 4 ?$`)
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
