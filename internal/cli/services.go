@@ -75,6 +75,9 @@ func runServices(inv *invocation, stdout, stderr io.Writer) int {
 	} else {
 		log = ulog.New(logOut, "uno", inv.level)
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 	return supervisor.Run(supervisor.Options{
 		Config: cfg,
 		Log:    log,
@@ -88,6 +91,9 @@ func check(inv *invocation, stdout, stderr io.Writer) int {
 	if err != nil {
 		reportErrors(stderr, err)
 		return 1
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "uno: warning: %s\n", w)
 	}
 	fmt.Fprintf(stdout, "%s: %d services, in start order:\n", cfg.File, len(cfg.Services))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)

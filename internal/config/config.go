@@ -21,6 +21,9 @@ type Config struct {
 	LogFormat string
 	// Services in the order they were defined.
 	Services []*Service
+	// Warnings are "file:line: key: message" lines about things that are valid but likely
+	// mistakes, such as a reference to a variable that is not set.
+	Warnings []string
 }
 
 // Service is one program uno runs and watches.

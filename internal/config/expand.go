@@ -11,7 +11,14 @@ import (
 // these is kept, so that prices and regular expressions survive. A default may itself contain
 // references; it is expanded, and lookup asked, only when it is used.
 func Expand(s string, lookup func(name string) (string, bool)) (string, error) {
-	e := expander{src: s, lookup: lookup}
+	return expandReporting(s, lookup, nil)
+}
+
+// expandReporting is Expand that also calls unset, if not nil, with each $VAR or ${VAR} (no
+// default) that lookup does not know: most often a shell's $var in a command that should
+// have been written $$var.
+func expandReporting(s string, lookup func(name string) (string, bool), unset func(name string)) (string, error) {
+	e := expander{src: s, lookup: lookup, unset: unset}
 	out, _, err := e.expandFrom(0, false, true)
 	return out, err
 }
@@ -19,6 +26,16 @@ func Expand(s string, lookup func(name string) (string, bool)) (string, error) {
 type expander struct {
 	src    string
 	lookup func(name string) (string, bool)
+	unset  func(name string)
+}
+
+// plain looks up a reference without a default.
+func (e *expander) plain(name string) string {
+	value, ok := e.lookup(name)
+	if !ok && e.unset != nil {
+		e.unset(name)
+	}
+	return value
 }
 
 // expandFrom expands from i to the end of the input or, inside a default, to the "}" that closes
@@ -53,8 +70,7 @@ func (e *expander) expandFrom(i int, inDefault, eval bool) (string, int, error) 
 				end++
 			}
 			if eval {
-				value, _ := e.lookup(e.src[i+1 : end])
-				b.WriteString(value)
+				b.WriteString(e.plain(e.src[i+1 : end]))
 			}
 			i = end
 		default:
@@ -84,7 +100,7 @@ func (e *expander) braced(start int, eval bool) (string, int, error) {
 	case rest[0] == '}':
 		var value string
 		if eval {
-			value, _ = e.lookup(name)
+			value = e.plain(name)
 		}
 		return value, nameEnd + 1, nil
 	case strings.HasPrefix(rest, ":-"):

@@ -57,7 +57,7 @@ func Load(path string, environ []string) (*Config, error) {
 		if t := l.table(name, "services", n); t != nil {
 			for _, svcName := range t.keys {
 				v := t.get(svcName)
-				key := "services." + svcName
+				key := "services." + keyName(svcName)
 				st := l.table(name, key, v)
 				if st == nil {
 					continue
@@ -80,6 +80,7 @@ func Load(path string, environ []string) (*Config, error) {
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
+	cfg.Warnings = l.warnings
 	return cfg, nil
 }
 
@@ -100,7 +101,7 @@ func (l *loader) servicesDir(cfg *Config, mainFile string) {
 			continue
 		}
 		file := filepath.Join(dir, e.Name())
-		key := "services." + svcName
+		key := "services." + keyName(svcName)
 		if !serviceName.MatchString(svcName) {
 			l.errorf(file, 0, key, "invalid service name: use letters, digits, '_', '.' and '-'")
 			continue
@@ -126,9 +127,10 @@ func (l *loader) servicesDir(cfg *Config, mainFile string) {
 // loader decodes the tree, collecting every error rather than stopping at the first, so that
 // one run of `uno check` shows them all.
 type loader struct {
-	environ []string
-	dir     string
-	errs    []error
+	environ  []string
+	dir      string
+	errs     []error
+	warnings []string
 }
 
 func (l *loader) errorf(file string, line int, key, format string, args ...any) {
@@ -139,7 +141,7 @@ func (l *loader) errorf(file string, line int, key, format string, args ...any) 
 func (l *loader) known(file, prefix string, t *table, allowed ...string) {
 	for _, k := range t.keys {
 		if !slices.Contains(allowed, k) {
-			l.errorf(file, t.get(k).line, prefix+k, "unknown key (known: %s)", strings.Join(allowed, ", "))
+			l.errorf(file, t.get(k).line, prefix+keyName(k), "unknown key (known: %s)", strings.Join(allowed, ", "))
 		}
 	}
 }
@@ -274,7 +276,7 @@ var serviceKeys = []string{
 
 // service decodes one service's table.
 func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Service {
-	prefix := "services." + name + "."
+	prefix := "services." + keyName(name) + "."
 	key := func(k string) string { return prefix + k }
 	s := &Service{
 		Name: name, File: file, Line: line,
@@ -329,11 +331,11 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 			for _, k := range et.keys {
 				ev := et.get(k)
 				if !envName.MatchString(k) {
-					l.errorf(file, ev.line, key("env."+k), "invalid variable name")
+					l.errorf(file, ev.line, key("env."+keyName(k)), "invalid variable name")
 					continue
 				}
-				if raw, ok := l.scalar(file, key("env."+k), ev); ok {
-					env.set(k, l.expand(file, key("env."+k), ev.line, raw, env))
+				if raw, ok := l.scalar(file, key("env."+keyName(k)), ev); ok {
+					env.set(k, l.expand(file, key("env."+keyName(k)), ev.line, raw, env))
 				}
 			}
 		}
@@ -436,7 +438,10 @@ func (l *loader) command(file, key string, n *node, env *environment) []string {
 }
 
 func (l *loader) expand(file, key string, line int, s string, env *environment) string {
-	out, err := Expand(s, env.lookup)
+	out, err := expandReporting(s, env.lookup, func(name string) {
+		l.warnings = append(l.warnings, (&PosError{File: file, Line: line, Key: key,
+			Msg: "$" + name + " is not set and expands to nothing (write $$" + name + " for a literal $" + name + ", or ${" + name + ":-default})"}).Error())
+	})
 	if err != nil {
 		l.errorf(file, line, key, "%v", err)
 		return s
@@ -486,7 +491,7 @@ func (l *loader) dependsOn(file, key string, n *node) []Dependency {
 	case kindTable:
 		for _, name := range n.table.keys {
 			v := n.table.get(name)
-			cond := l.oneOf(file, key+"."+name, v, string(Started), string(Ready), string(Completed))
+			cond := l.oneOf(file, key+"."+keyName(name), v, string(Started), string(Ready), string(Completed))
 			deps = append(deps, Dependency{Name: name, Condition: Condition(cond), Line: v.line})
 		}
 	default:
@@ -554,7 +559,7 @@ func (l *loader) validate(cfg *Config) {
 	for _, s := range cfg.Services {
 		for i := range s.DependsOn {
 			d := &s.DependsOn[i]
-			key := "services." + s.Name + ".depends_on"
+			key := "services." + keyName(s.Name) + ".depends_on"
 			dep := cfg.Service(d.Name)
 			switch {
 			case dep == nil:
@@ -566,7 +571,7 @@ func (l *loader) validate(cfg *Config) {
 			case d.Condition == "":
 				d.Condition = DefaultCondition(dep)
 			case d.Condition == Completed && dep.Type != Oneshot:
-				l.errorf(s.File, d.Line, key+"."+d.Name, "%q is not a oneshot service, so it never completes: use \"started\" or \"ready\"", d.Name)
+				l.errorf(s.File, d.Line, key+"."+keyName(d.Name), "%q is not a oneshot service, so it never completes: use \"started\" or \"ready\"", d.Name)
 			}
 		}
 	}
@@ -585,7 +590,7 @@ func (l *loader) validate(cfg *Config) {
 				line = d.Line
 			}
 		}
-		l.errorf(first.File, line, "services."+first.Name+".depends_on", "dependency cycle: %s", strings.Join(names, " -> "))
+		l.errorf(first.File, line, "services."+keyName(first.Name)+".depends_on", "dependency cycle: %s", strings.Join(names, " -> "))
 	}
 }
 
@@ -644,28 +649,26 @@ func findCycle(cfg *Config) []*Service {
 func (c *Config) StartOrder() []*Service {
 	placed := map[string]bool{}
 	var order []*Service
+	// Each step takes the first service, in definition order, whose dependencies are all
+	// placed, and starts again from the top: taking every such service in one sweep would put
+	// a later independent service before an earlier one that just became free.
 	for len(order) < len(c.Services) {
-		progress := false
-		for _, s := range c.Services {
+		next := slices.IndexFunc(c.Services, func(s *Service) bool {
 			if placed[s.Name] {
-				continue
+				return false
 			}
-			ready := true
 			for _, d := range s.DependsOn {
 				if !placed[d.Name] {
-					ready = false
-					break
+					return false
 				}
 			}
-			if ready {
-				placed[s.Name] = true
-				order = append(order, s)
-				progress = true
-			}
-		}
-		if !progress {
+			return true
+		})
+		if next < 0 {
 			break // a cycle; Load rejects those
 		}
+		placed[c.Services[next].Name] = true
+		order = append(order, c.Services[next])
 	}
 	return order
 }

@@ -336,7 +336,12 @@ func (sv *Supervisor) start(s *service) {
 		if errors.As(err, &ee) {
 			s.code = ee.Code
 		}
-		sv.log.Error("service could not start", "service", s.name(), "err", err, "status", s.code)
+		attrs := []any{"service", s.name(), "err", err, "status", s.code}
+		if u := s.cfg.User; u != nil {
+			// Permission errors depend on who tried: say it.
+			attrs = append(attrs, "user", u.Name, "uid", u.Uid)
+		}
+		sv.log.Error("service could not start", attrs...)
 		s.lastExit = nil
 		sv.afterRun(s, false)
 		return
@@ -621,7 +626,9 @@ func (sv *Supervisor) forward(s *service, sig syscall.Signal) {
 		sv.log.Debug("cannot forward signal", "service", s.name(), "signal", signals.Name(sig), "err", err)
 		return
 	}
-	sv.log.Info("forwarded signal", "service", s.name(), "signal", signals.Name(sig), "pid", s.pid)
+	// Debug, not info: engines pass on signals of their own (runc forwards its runtime's SIGURG),
+	// and with several services each would make one line per service.
+	sv.log.Debug("forwarded signal", "service", s.name(), "signal", signals.Name(sig), "pid", s.pid)
 }
 
 // shutdown begins the ordered stop of every service. code is uno's exit status unless the main

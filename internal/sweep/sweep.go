@@ -44,6 +44,9 @@ type Result struct {
 // SIGKILL. A value on hurry cuts the grace short. With nothing left it returns at once.
 func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 	var res Result
+	// Children that have just exited (a stopped service's last processes) may not be reaped
+	// yet: reap them now rather than take them for leftovers.
+	s.Reaper.Reap()
 	empty := s.Reaper.Empty()
 	select {
 	case <-empty:
@@ -54,7 +57,7 @@ func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 		res.Signalled = s.signalAll(syscall.SIGTERM)
 		// A stopped process would not act on SIGTERM until continued.
 		s.signalAll(syscall.SIGCONT)
-		s.Log.Info("stopping leftover processes", "signal", "SIGTERM", "grace", grace.String())
+		s.Log.Info("stopping leftover processes", "signal", "SIGTERM", "grace", grace.Round(time.Millisecond).String())
 		timer := time.NewTimer(grace)
 		defer timer.Stop()
 		select {
