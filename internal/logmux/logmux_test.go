@@ -15,25 +15,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/testkit"
 )
-
-// lockedBuffer lets a test read what the Mux has written so far while readers still run.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func waitIdle(t testing.TB, m *Mux) {
 	t.Helper()
@@ -385,18 +369,18 @@ type gateWriter struct {
 	entered     chan struct{}
 	enteredOnce sync.Once
 	release     chan struct{}
-	lockedBuffer
+	testkit.Buffer
 }
 
 func (g *gateWriter) Write(p []byte) (int, error) {
 	g.enteredOnce.Do(func() { close(g.entered) })
 	<-g.release
-	return g.lockedBuffer.Write(p)
+	return g.Buffer.Write(p)
 }
 
 func TestBlockedDestinationBlocksOnlyItsServiceAndLosesNothing(t *testing.T) {
 	gate := &gateWriter{entered: make(chan struct{}), release: make(chan struct{})}
-	var errOut lockedBuffer
+	var errOut testkit.Buffer
 	m := New(gate, &errOut, Options{Names: []string{"slow", "fast"}})
 
 	slow, err := m.Pipe("slow", Stdout, true)
@@ -459,7 +443,7 @@ func TestBlockedDestinationBlocksOnlyItsServiceAndLosesNothing(t *testing.T) {
 }
 
 func TestStalledLongLineReleasesDestination(t *testing.T) {
-	var out lockedBuffer
+	var out testkit.Buffer
 	m := New(&out, io.Discard, Options{Names: []string{"long", "short"}})
 	m.stall = 20 * time.Millisecond
 

@@ -162,7 +162,9 @@ func Run(cfg Config) int {
 		}
 	}
 	if cfg.Grace > 0 {
-		sweepLeftovers(r, pid1, cfg.Grace, sigs, log)
+		// SIGTERM, SIGINT or SIGQUIT meanwhile (a second docker stop) skips the rest of the grace.
+		sw := &sweep.Sweeper{Reaper: r, PID1: pid1, Log: log}
+		sw.SweepUnlessHurried(cfg.Grace, sigs, termination)
 	}
 	signal.Stop(sigs)
 	if slices.Contains(cfg.ExitZero, code) {
@@ -247,32 +249,6 @@ func forward(cfg Config, log *slog.Logger, target int, sig syscall.Signal) {
 	if isJobControl && cfg.SuspendOnJobControl {
 		log.Debug("suspending uno with the program")
 		_ = unix.Kill(os.Getpid(), syscall.SIGSTOP)
-	}
-}
-
-// sweepLeftovers stops what the program left behind. SIGTERM, SIGINT or SIGQUIT meanwhile (a
-// second docker stop, say) skips the rest of the grace; other signals have nobody to go to.
-func sweepLeftovers(r *reaper.Reaper, pid1 bool, grace time.Duration, sigs <-chan os.Signal, log *slog.Logger) {
-	sw := &sweep.Sweeper{Reaper: r, PID1: pid1, Log: log}
-	hurry := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		sw.Sweep(grace, hurry)
-		close(done)
-	}()
-	for {
-		select {
-		case <-done:
-			return
-		case s := <-sigs:
-			sig := s.(syscall.Signal)
-			if slices.Contains(termination, sig) && hurry != nil {
-				close(hurry)
-				hurry = nil
-			} else {
-				log.Debug("ignored signal during shutdown", "signal", signals.Name(sig))
-			}
-		}
 	}
 }
 

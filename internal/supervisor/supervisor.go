@@ -726,23 +726,7 @@ func (sv *Supervisor) sweepLeftovers() {
 		grace = 0
 	}
 	sw := &sweep.Sweeper{Reaper: sv.reaper, PID1: sv.pid1, Log: sv.log}
-	hurry := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		sw.Sweep(grace, hurry)
-		close(done)
-	}()
-	for {
-		select {
-		case <-done:
-			return
-		case s := <-sv.sigs:
-			if slices.Contains(termination, s.(syscall.Signal)) && hurry != nil {
-				close(hurry)
-				hurry = nil
-			}
-		}
-	}
+	sw.SweepUnlessHurried(grace, sv.sigs, termination)
 }
 
 // flushOutput waits for the services' last lines to reach uno's output. A reader that stopped

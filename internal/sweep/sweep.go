@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -176,4 +177,25 @@ func parentOf(pid int) (int, bool) {
 	}
 	ppid, err := strconv.Atoi(string(fields[1]))
 	return ppid, err == nil
+}
+
+// SweepUnlessHurried runs Sweep while reading sigs: the first of hurryOn to arrive (a second
+// docker stop, say) cuts the grace short; other signals have nobody left to go to.
+func (s *Sweeper) SweepUnlessHurried(grace time.Duration, sigs <-chan os.Signal, hurryOn []syscall.Signal) Result {
+	hurry := make(chan struct{})
+	done := make(chan Result, 1)
+	go func() { done <- s.Sweep(grace, hurry) }()
+	for {
+		select {
+		case res := <-done:
+			return res
+		case sig := <-sigs:
+			if slices.Contains(hurryOn, sig.(syscall.Signal)) && hurry != nil {
+				close(hurry)
+				hurry = nil
+			} else {
+				s.Log.Debug("ignored signal during the sweep", "signal", sig)
+			}
+		}
+	}
 }

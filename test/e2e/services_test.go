@@ -103,7 +103,11 @@ depends_on = { web = "started" }
 		got := readMarks(t, marks)
 		before(t, got, "migrate-done", "api-start")
 		before(t, got, "api-start", "web-start")
-		// "started" only means the process exists: compare uno's own lines.
+		// "started" only means the process exists: compare uno's own lines (which may reach
+		// stderr a little after the service's mark).
+		poll(t, "uno's line about worker", func() bool {
+			return strings.Contains(p.stderr.String(), "service started service=worker")
+		})
 		log := p.stderr.String()
 		if iw, ik := strings.Index(log, "service started service=web"), strings.Index(log, "service started service=worker"); iw < 0 || ik < iw {
 			t.Errorf("web must start before worker:\n%s", log)

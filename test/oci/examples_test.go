@@ -288,34 +288,7 @@ func runImage(t *testing.T, runtime string, img *image) *container {
 			},
 		},
 	}
-	bundle := t.TempDir()
-	data, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := &container{
-		t: t, runtime: runtime, stateDir: t.TempDir(), exited: make(chan struct{}),
-		id: fmt.Sprintf("uno-example-%d-%d", os.Getpid(), time.Now().UnixNano()),
-	}
-	c.cmd = runtimeCommand(runtime, c.stateDir, "run", "--bundle", bundle, c.id)
-	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = c.cmd.Wait(); close(c.exited) }()
-	t.Cleanup(func() {
-		_, _ = c.ctl("kill", c.id, "KILL")
-		select {
-		case <-c.exited:
-		case <-time.After(deadline):
-			_ = c.cmd.Process.Kill()
-		}
-		_, _ = c.ctl("delete", "-f", c.id)
-	})
-	return c
+	return start(t, runtime, t.TempDir(), spec, "uno-example")
 }
 
 // unoEvent is one of uno's own log lines about a service, as "message service=name".

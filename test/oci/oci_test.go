@@ -157,6 +157,13 @@ func run(t *testing.T, runtime string, args ...string) *container {
 			},
 		},
 	}
+	return start(t, runtime, bundle, spec, "uno")
+}
+
+// start writes spec into bundle and runs it with runtime, as a container named after idPrefix
+// that is killed and deleted when the test ends.
+func start(t *testing.T, runtime, bundle string, spec map[string]any, idPrefix string) *container {
+	t.Helper()
 	data, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +173,7 @@ func run(t *testing.T, runtime string, args ...string) *container {
 	}
 	c := &container{
 		t: t, runtime: runtime, stateDir: t.TempDir(), exited: make(chan struct{}),
-		id: fmt.Sprintf("uno-%d-%d", os.Getpid(), time.Now().UnixNano()),
+		id: fmt.Sprintf("%s-%d-%d", idPrefix, os.Getpid(), time.Now().UnixNano()),
 	}
 	c.cmd = runtimeCommand(runtime, c.stateDir, "run", "--bundle", bundle, c.id)
 	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
