@@ -122,6 +122,7 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 	go func() {
 		defer close(p.lines)
 		s := bufio.NewScanner(r)
+		s.Buffer(make([]byte, 64<<10), 16<<20) // services may print lines of megabytes
 		for s.Scan() {
 			p.lines <- s.Text()
 		}

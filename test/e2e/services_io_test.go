@@ -35,6 +35,10 @@ func TestServicesLogFlood(t *testing.T) {
 command = ["printf", "tail-without-newline"]
 essential = false
 
+[services.long]
+command = ["sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' y; echo"]
+essential = false
+
 [services.raw]
 command = ["sh", "-c", "echo raw-line-untouched"]
 log_prefix = false
@@ -45,7 +49,7 @@ essential = false
 	line := regexp.MustCompile(`^(flood\d) +\| (f\d) (\d+) (x*)$`)
 	partialLine := regexp.MustCompile(`^partial +\| tail-without-newline$`)
 	next := map[string]int{}
-	var partial, raw bool
+	var partial, raw, long bool
 	total := 0
 	for _, l := range p.rest() {
 		switch {
@@ -54,6 +58,13 @@ essential = false
 			continue
 		case partialLine.MatchString(l):
 			partial = true
+			continue
+		case strings.HasPrefix(l, "long"):
+			_, body, ok := strings.Cut(l, " | ")
+			if !ok || len(body) != 3_000_000 || strings.Trim(body, "y") != "" {
+				t.Errorf("the 3 MB line did not arrive whole: %d bytes, starting %q", len(l), l[:min(len(l), 40)])
+			}
+			long = true
 			continue
 		}
 		m := line.FindStringSubmatch(l)
@@ -72,8 +83,8 @@ essential = false
 	if total != services*perService {
 		t.Errorf("got %d lines, want %d: per service %v", total, services*perService, next)
 	}
-	if !partial || !raw {
-		t.Errorf("partial last line flushed: %v; unprefixed line passed: %v", partial, raw)
+	if !partial || !raw || !long {
+		t.Errorf("partial last line flushed: %v; unprefixed line passed: %v; long line seen: %v", partial, raw, long)
 	}
 	// stderr carries every 100th line of each as "fN SEQ err", prefixed, among uno's own lines.
 	errLines := regexp.MustCompile(`(?m)^flood\d +\| f\d \d+ err$`).FindAllString(p.stderr.String(), -1)
