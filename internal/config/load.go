@@ -382,7 +382,8 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 		s.RestartLimit = l.integer(file, key("restart_limit"), v, s.RestartLimit)
 	}
 	if v := get("stop_signal"); v != nil {
-		if name, ok := l.str(file, key("stop_signal"), v); ok {
+		// The documentation promises a number too, and stop_signal = 2 is how one writes it.
+		if name, ok := l.idSpec(file, key("stop_signal"), v, "a signal name or number"); ok {
 			sig, err := signals.Parse(name)
 			if err != nil {
 				l.errorf(file, v.line, key("stop_signal"), "%v", err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,6 +41,9 @@ type node struct {
 	bool  bool
 	array []*node
 	table *table
+	// arrayOfTables marks an array made by [[header]]s: only those may be appended to or have
+	// their last element extended by later headers, never an array written as a value.
+	arrayOfTables bool
 }
 
 // table is a TOML table with its keys in the order they were written.
@@ -50,6 +54,10 @@ type table struct {
 	// only exist as the prefix of a dotted key or header may still be defined once.
 	defined bool
 	inline  bool
+	// dotted is set on a table made by a dotted key (a.b = 1 makes a): TOML lets later dotted
+	// keys of the same table add to it, and headers add sub-tables to it, but no header may
+	// define it again, and dotted keys may not add to a table a header made.
+	dotted bool
 }
 
 func newTable() *table { return &table{entries: map[string]*node{}} }
@@ -63,11 +71,17 @@ func (t *table) set(key string, n *node) {
 
 // parseTree reads a TOML document. Errors are *PosError naming file and line.
 func parseTree(file string, data []byte) (*table, error) {
+	// As for env files and Procfiles, a byte order mark from a Windows editor is dropped:
+	// TOML does not allow one, and the error go-toml gives for it names an invisible character.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var p unstable.Parser
 	p.Reset(data)
 	root := newTable()
 	root.defined = true
 	current := root
+	// currentPath prefixes the keys in error messages, so that a duplicate key under
+	// [services.api] is reported as services.api.command rather than command.
+	var currentPath []string
 	lineOf := func(r unstable.Range, fallback int) int {
 		if r.Length == 0 {
 			return fallback
@@ -81,11 +95,11 @@ func parseTree(file string, data []byte) (*table, error) {
 			keys, line := keyParts(expr.Key(), lineOf)
 			t, err := openTable(root, keys, expr.Kind == unstable.ArrayTable, line)
 			if err != nil {
-				return nil, &PosError{File: file, Line: line, Key: strings.Join(keys, "."), Msg: err.Error()}
+				return nil, &PosError{File: file, Line: line, Key: joinKeys(keys), Msg: err.Error()}
 			}
-			current = t
+			current, currentPath = t, keys
 		case unstable.KeyValue:
-			if err := setKeyValue(current, expr, lineOf, nil); err != nil {
+			if err := setKeyValue(current, expr, lineOf, currentPath); err != nil {
 				err.File = file
 				return nil, err
 			}
@@ -121,7 +135,7 @@ func openTable(root *table, keys []string, arrayTable bool, line int) (*table, e
 		n := t.get(key)
 		if n == nil {
 			if last && arrayTable {
-				n = &node{kind: kindArray, line: line}
+				n = &node{kind: kindArray, line: line, arrayOfTables: true}
 			} else {
 				n = &node{kind: kindTable, line: line, table: newTable()}
 			}
@@ -129,15 +143,16 @@ func openTable(root *table, keys []string, arrayTable bool, line int) (*table, e
 		}
 		switch {
 		case last && arrayTable:
-			if n.kind != kindArray {
+			if n.kind != kindArray || !n.arrayOfTables {
 				return nil, fmt.Errorf("already defined as %s on line %d", n.kind, n.line)
 			}
 			elem := &node{kind: kindTable, line: line, table: newTable()}
 			elem.table.defined = true
 			n.array = append(n.array, elem)
 			return elem.table, nil
-		case n.kind == kindArray && len(n.array) > 0 && n.array[len(n.array)-1].kind == kindTable:
-			// [a.b] after [[a]] extends the last element of a.
+		case !last && n.kind == kindArray && n.arrayOfTables:
+			// [a.b] after [[a]] extends the last element of a; [a] itself would define a
+			// again, which the default case below refuses.
 			t = n.array[len(n.array)-1].table
 			continue
 		case n.kind != kindTable:
@@ -148,6 +163,9 @@ func openTable(root *table, keys []string, arrayTable bool, line int) (*table, e
 		if last {
 			if n.table.defined {
 				return nil, fmt.Errorf("table defined twice (first on line %d)", n.line)
+			}
+			if n.table.dotted {
+				return nil, fmt.Errorf("already defined by a dotted key on line %d", n.line)
 			}
 			n.table.defined = true
 			n.line = line
@@ -160,14 +178,15 @@ func openTable(root *table, keys []string, arrayTable bool, line int) (*table, e
 // setKeyValue stores key = value (the key possibly dotted) in t.
 func setKeyValue(t *table, expr *unstable.Node, lineOf func(unstable.Range, int) int, prefix []string) *PosError {
 	keys, line := keyParts(expr.Key(), lineOf)
-	full := strings.Join(append(append([]string(nil), prefix...), keys...), ".")
+	full := joinKeys(append(append([]string(nil), prefix...), keys...))
 	for _, key := range keys[:len(keys)-1] {
 		n := t.get(key)
 		if n == nil {
 			n = &node{kind: kindTable, line: line, table: newTable()}
+			n.table.dotted = true
 			t.set(key, n)
 		}
-		if n.kind != kindTable || n.table.inline {
+		if n.kind != kindTable || n.table.inline || !n.table.dotted {
 			return &PosError{Line: line, Key: full, Msg: fmt.Sprintf("%q is already defined on line %d", key, n.line)}
 		}
 		t = n.table
@@ -188,7 +207,7 @@ func convert(v *unstable.Node, line int, lineOf func(unstable.Range, int) int, p
 	line = lineOf(v.Raw, line)
 	n := &node{line: line}
 	bad := func(msg string) *PosError {
-		return &PosError{Line: line, Key: strings.Join(path, "."), Msg: msg}
+		return &PosError{Line: line, Key: joinKeys(path), Msg: msg}
 	}
 	switch v.Kind {
 	case unstable.String:
@@ -202,7 +221,12 @@ func convert(v *unstable.Node, line int, lineOf func(unstable.Range, int) int, p
 		}
 		n.kind, n.num = kindInteger, i
 	case unstable.Float:
-		f, err := strconv.ParseFloat(strings.ReplaceAll(string(v.Data), "_", ""), 64)
+		text := strings.ReplaceAll(string(v.Data), "_", "")
+		if strings.TrimLeft(text, "+-") == "nan" {
+			// TOML allows a sign on nan; strconv.ParseFloat does not.
+			text = "nan"
+		}
+		f, err := strconv.ParseFloat(text, 64)
 		if err != nil {
 			return nil, bad(fmt.Sprintf("invalid float %s", v.Data))
 		}
@@ -232,4 +256,27 @@ func convert(v *unstable.Node, line int, lineOf func(unstable.Range, int) int, p
 		return nil, bad(fmt.Sprintf("unsupported value %s", v.Kind))
 	}
 	return n, nil
+}
+
+// keyName writes one part of a dotted key as TOML would need it written: bare when it can be,
+// quoted otherwise, so that a key holding a newline or a dot cannot make an error message span
+// lines or name a different key.
+func keyName(k string) string {
+	if k == "" {
+		return `""`
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !isVarNameChar(c) && c != '-' {
+			return strconv.Quote(k)
+		}
+	}
+	return k
+}
+
+func joinKeys(keys []string) string {
+	quoted := make([]string, len(keys))
+	for i, k := range keys {
+		quoted[i] = keyName(k)
+	}
+	return strings.Join(quoted, ".")
 }

@@ -13,20 +13,20 @@ import (
 func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node) *User {
 	key := prefix + "user"
 	groupsSet := groupsNode != nil
-	var groups []string
+	var groups []*node
 	if groupsSet {
-		if groups = l.strings(file, prefix+"groups", groupsNode); groups == nil {
+		switch groupsNode.kind {
+		case kindArray:
+			groups = groupsNode.array
+		case kindString, kindInteger:
+			groups = []*node{groupsNode}
+		default:
+			l.wrongType(file, prefix+"groups", groupsNode, "an array of group names or gids")
 			return nil
 		}
 	}
-	var spec string
-	switch userNode.kind {
-	case kindString:
-		spec = userNode.str
-	case kindInteger:
-		spec = strconv.FormatInt(userNode.num, 10)
-	default:
-		l.wrongType(file, key, userNode, "a user name or uid")
+	spec, ok := l.idSpec(file, key, userNode, "a user name or uid")
+	if !ok {
 		return nil
 	}
 	u := &User{Name: spec, Home: "/"}
@@ -56,7 +56,7 @@ func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node
 		return nil
 	}
 	if groupNode != nil {
-		name, ok := l.str(file, prefix+"group", groupNode)
+		name, ok := l.idSpec(file, prefix+"group", groupNode, "a group name or gid")
 		if !ok {
 			return nil
 		}
@@ -68,8 +68,12 @@ func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node
 	}
 	if groupsSet {
 		u.Groups = []uint32{}
-		for _, name := range groups {
-			gid, ok := l.group(file, prefix+"groups", groupsNode.line, name)
+		for _, g := range groups {
+			name, ok := l.idSpec(file, prefix+"groups", g, "group names or gids")
+			if !ok {
+				return nil
+			}
+			gid, ok := l.group(file, prefix+"groups", g.line, name)
 			if !ok {
 				return nil
 			}
@@ -84,6 +88,20 @@ func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node
 		return nil
 	}
 	return u
+}
+
+// idSpec reads a name or a numeric id. group and groups take TOML integers as user does: the
+// documentation says "name or gid", and group = 1000 must not be refused where user = 1000 is
+// accepted.
+func (l *loader) idSpec(file, key string, n *node, want string) (string, bool) {
+	switch n.kind {
+	case kindString:
+		return n.str, true
+	case kindInteger:
+		return strconv.FormatInt(n.num, 10), true
+	}
+	l.wrongType(file, key, n, want)
+	return "", false
 }
 
 func (l *loader) group(file, key string, line int, spec string) (uint32, bool) {
