@@ -66,6 +66,10 @@ func Load(path string, environ []string) (*Config, error) {
 					l.errorf(name, v.line, key, "invalid service name: use letters, digits, '_', '.' and '-'")
 					continue
 				}
+				if svcName == MainName {
+					l.errorf(name, v.line, key, "the name %s is reserved for the program given on the command line", MainName)
+					continue
+				}
 				cfg.Services = append(cfg.Services, l.service(cfg, name, svcName, v.line, st))
 			}
 		}
@@ -378,6 +382,9 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 			*d.dst = l.duration(file, key(d.name), v, *d.dst)
 		}
 	}
+	if v := get("restart_delay_max"); v != nil && s.RestartDelayMax < s.RestartDelay {
+		l.errorf(file, v.line, key("restart_delay_max"), "%v is less than restart_delay (%v)", s.RestartDelayMax, s.RestartDelay)
+	}
 	if v := get("restart_limit"); v != nil {
 		s.RestartLimit = l.integer(file, key("restart_limit"), v, s.RestartLimit)
 	}
@@ -387,6 +394,8 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 			sig, err := signals.Parse(name)
 			if err != nil {
 				l.errorf(file, v.line, key("stop_signal"), "%v", err)
+			} else if sig == syscall.SIGSTOP {
+				l.errorf(file, v.line, key("stop_signal"), "SIGSTOP pauses a service, it does not stop it")
 			} else {
 				s.StopSignal = sig
 			}
@@ -480,6 +489,15 @@ func (l *loader) envFile(file, key string, line int, path string, env *environme
 // validate from what each dependency is).
 func (l *loader) dependsOn(file, key string, n *node) []Dependency {
 	var deps []Dependency
+	defer func() {
+		seen := map[string]bool{}
+		for _, d := range deps {
+			if seen[d.Name] {
+				l.errorf(file, d.Line, key, "%q is listed twice", d.Name)
+			}
+			seen[d.Name] = true
+		}
+	}()
 	switch n.kind {
 	case kindArray:
 		for _, e := range n.array {
@@ -551,6 +569,9 @@ func (l *loader) ready(file, key string, n *node, env *environment) *ReadyCheck 
 	}
 	if v := t.get("timeout"); v != nil {
 		r.Timeout = l.duration(file, key+".timeout", v, r.Timeout)
+		if r.Timeout == 0 {
+			l.errorf(file, v.line, key+".timeout", "must be more than 0")
+		}
 	}
 	return r
 }

@@ -563,6 +563,16 @@ func TestLoadErrors(t *testing.T) {
 		{name: "quoted unknown key stays on one line", toml: svc + "\"x\\ny\" = 1\n",
 			want: []string{`uno.toml:3: services.a."x\ny": unknown key (known: ` + knownService + ")"}},
 
+		// Values that parse but cannot work.
+		{name: "restart_delay_max below restart_delay", toml: svc + "restart_delay = \"2s\"\nrestart_delay_max = \"1s\"\n",
+			want: []string{"uno.toml:4: services.a.restart_delay_max: 1s is less than restart_delay (2s)"}},
+		{name: "SIGSTOP as stop_signal", toml: svc + "stop_signal = \"STOP\"\n",
+			want: []string{"uno.toml:3: services.a.stop_signal: SIGSTOP pauses a service, it does not stop it"}},
+		{name: "a dependency listed twice", toml: svc + "[services.b]\ncommand = \"b\"\ndepends_on = [\"a\", \"a\"]\n",
+			want: []string{`uno.toml:5: services.b.depends_on: "a" is listed twice`}},
+		{name: "ready timeout 0", toml: svc + "ready = { tcp = \":80\", timeout = 0 }\n",
+			want: []string{"uno.toml:3: services.a.ready.timeout: must be more than 0"}},
+
 		// Types.
 		{name: "services not a table", toml: "services = 1\n",
 			want: []string{"uno.toml:1: services: want a table, got an integer"}},
@@ -1135,21 +1145,12 @@ essential = false
 	}
 }
 
-func TestAddMainRefusesAServiceNamedMain(t *testing.T) {
-	dir, cfg, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\n\n[services.main]\ncommand = \"m\"\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Without a program on the command line the name is free.
-	if cfg.Service(MainName) == nil {
-		t.Fatal("no service main")
-	}
-	err = cfg.AddMain([]string{"/bin/true"}, nil)
+func TestServiceNamedMainIsRefused(t *testing.T) {
+	// The name is the main program's, with or without a program on the command line, so that
+	// a configuration does not change meaning when a CMD is added.
+	dir, _, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\n\n[services.main]\ncommand = \"m\"\n"})
 	want := "uno.toml:4: services.main: the name main is reserved for the program given on the command line"
 	if got := errorLines(dir, err); !slices.Equal(got, []string{want}) {
 		t.Errorf("got %q, want %q", got, want)
-	}
-	if len(cfg.Services) != 2 {
-		t.Errorf("AddMain added a service despite the error: %q", serviceNames(cfg.Services))
 	}
 }
