@@ -52,6 +52,14 @@ type invocation struct {
 	graceSet bool
 	// check validates the configuration and prints the start order instead of running it.
 	check bool
+
+	// socket is the control socket's path ("" for none: --no-socket, or a peer's personality);
+	// socketGroup a gid with read-only access, or -1. httpAddr serves probes over HTTP.
+	socket      string
+	noSocket    bool
+	socketGroup int
+	httpAddr    string
+	httpPublic  bool
 }
 
 func (inv *invocation) services() bool { return inv.configFile != "" || inv.procfile != "" }
@@ -86,6 +94,9 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		args = []string{"uno"}
 	}
 	p := personalityFor(args[0])
+	if p.name == "uno" && len(args) > 1 && args[1] == "ctl" {
+		return ctl(args[2:], env, stdout, stderr)
+	}
 	inv, err := p.parse(args[1:], env)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", p.name, err)
@@ -107,6 +118,7 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		return runServices(inv, stdout, stderr)
 	}
 	inv.cfg.Log = ulog.New(stderr, p.name, inv.level)
+	inv.cfg.Socket, inv.cfg.SocketGroup, inv.cfg.HTTPAddr = inv.socket, inv.socketGroup, inv.httpAddr
 	if inv.pause != nil {
 		return program.Pause(inv.cfg, inv.pause...)
 	}

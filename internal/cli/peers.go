@@ -58,7 +58,7 @@ This is uno (` + "`uno --help`" + ` under its own name) running as tini.
 var tiniPersonality = personality{name: "tini", parse: parseTini, usage: tiniUsage, usageExit: 1}
 
 func parseTini(args []string, env lookupFunc) (*invocation, error) {
-	inv := &invocation{}
+	inv := &invocation{socketGroup: -1}
 	cfg := &inv.cfg
 	// tini handles --version only as its sole argument.
 	if len(args) == 1 && args[0] == "--version" {

@@ -79,9 +79,13 @@ func runServices(inv *invocation, stdout, stderr io.Writer) int {
 		log.Warn(w)
 	}
 	return supervisor.Run(supervisor.Options{
-		Config: cfg,
-		Log:    log,
-		Mux:    mux,
+		Config:      cfg,
+		Log:         log,
+		Mux:         mux,
+		Socket:      inv.socket,
+		SocketGroup: inv.socketGroup,
+		HTTPAddr:    inv.httpAddr,
+		Reload:      func() (*config.Config, error) { return loadConfig(inv) },
 	})
 }
 

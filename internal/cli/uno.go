@@ -3,11 +3,13 @@ package cli
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/ulog"
 )
@@ -18,6 +20,7 @@ const unoUsage = `usage: uno [options] [--] program [args...]
        uno [options] -c FILE [-- program [args...]]
        uno [options] -f Procfile
        uno check [-c FILE | -f Procfile]
+       uno ctl COMMAND ...   (uno ctl --help)
 
   -c, --config FILE     run the services FILE describes (TOML; see docs/services.md),
                         and program, if given, as the main service
@@ -29,6 +32,11 @@ const unoUsage = `usage: uno [options] [--] program [args...]
   -p, --pdeathsig SIG   signal uno receives when its parent exits
       --grace DURATION  time leftover processes get between SIGTERM and SIGKILL
                         once the program has exited (default 5s; 0: no sweep)
+      --socket PATH     control socket for uno ctl (default /run/uno/uno.sock)
+      --socket-group GRP  let group GRP read status and probes through the socket
+      --no-socket       no control socket
+      --http ADDR       serve /readyz, /healthz and /status on ADDR (loopback only
+                        unless --http-public)
   -w, --warn-orphans    log every reaped orphan
   -v, --verbose         log more (repeatable)
       --version         print the version
@@ -36,14 +44,15 @@ const unoUsage = `usage: uno [options] [--] program [args...]
 
 Each option has an environment variable, read before the command line:
 UNO_PGROUP, UNO_EXIT_ZERO, UNO_REWRITE, UNO_PDEATHSIG, UNO_GRACE,
-UNO_WARN_ORPHANS, UNO_VERBOSITY, UNO_CONFIG (lists are comma-separated).
+UNO_WARN_ORPHANS, UNO_VERBOSITY, UNO_CONFIG, UNO_SOCKET, UNO_SOCKET_GROUP,
+UNO_NO_SOCKET, UNO_HTTP, UNO_HTTP_PUBLIC (lists are comma-separated).
 With no program and no -c, uno runs ` + config.DefaultFile + ` if it exists.
 `
 
 var unoPersonality = personality{name: "uno", parse: parseUno, usage: unoUsage, usageExit: 2}
 
 func parseUno(args []string, env lookupFunc) (*invocation, error) {
-	inv := &invocation{}
+	inv := &invocation{socketGroup: -1}
 	if len(args) > 0 && args[0] == "check" {
 		return parseCheck(inv, args[1:], env)
 	}
@@ -86,6 +95,14 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	setConfig := func(v string) error { inv.configFile = v; return nil }
 	setProcfile := func(v string) error { inv.procfile = v; return nil }
 	setWarn := func(string) error { cfg.LogOrphans = true; return nil }
+	setSocket := func(v string) error { inv.socket = v; return nil }
+	setNoSocket := func(string) error { inv.noSocket = true; return nil }
+	setSocketGroup := func(v string) (err error) {
+		inv.socketGroup, err = lookupGroup(v)
+		return err
+	}
+	setHTTP := func(v string) error { inv.httpAddr = v; return nil }
+	setHTTPPublic := func(string) error { inv.httpPublic = true; return nil }
 
 	envVars := []struct {
 		key string
@@ -98,6 +115,11 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 		{"UNO_GRACE", setGrace},
 		{"UNO_WARN_ORPHANS", boolEnv(setWarn)},
 		{"UNO_CONFIG", setConfig},
+		{"UNO_SOCKET", setSocket},
+		{"UNO_SOCKET_GROUP", setSocketGroup},
+		{"UNO_NO_SOCKET", boolEnv(setNoSocket)},
+		{"UNO_HTTP", setHTTP},
+		{"UNO_HTTP_PUBLIC", boolEnv(setHTTPPublic)},
 		{"UNO_VERBOSITY", func(v string) (err error) {
 			verbosity, err = strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
@@ -117,6 +139,11 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	opts := []option{
 		{short: 'c', long: "config", hasValue: true, set: setConfig},
 		{short: 'f', long: "procfile", hasValue: true, set: setProcfile},
+		{long: "socket", hasValue: true, set: setSocket},
+		{long: "socket-group", hasValue: true, set: setSocketGroup},
+		{long: "no-socket", set: setNoSocket},
+		{long: "http", hasValue: true, set: setHTTP},
+		{long: "http-public", set: setHTTPPublic},
 		{short: 'g', long: "pgroup", set: setPgroup},
 		{short: 'e', long: "exit-zero", hasValue: true, set: addExitZero},
 		{short: 'r', long: "rewrite", hasValue: true, set: addRewrite},
@@ -133,6 +160,16 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	}
 	if inv.print != "" {
 		return inv, nil
+	}
+	if inv.httpAddr != "" {
+		if err := control.CheckHTTPAddr(inv.httpAddr, inv.httpPublic); err != nil {
+			return nil, usagef("--http: %v", err)
+		}
+	}
+	if inv.noSocket {
+		inv.socket = ""
+	} else if inv.socket == "" {
+		inv.socket = control.DefaultSocket()
 	}
 	if inv.configFile != "" && inv.procfile != "" {
 		return nil, usagef("-c and -f cannot be used together")
@@ -239,4 +276,16 @@ func listEnv(set func(string) error) func(string) error {
 		}
 		return nil
 	}
+}
+
+// lookupGroup reads a group name or gid.
+func lookupGroup(v string) (int, error) {
+	if gid, err := strconv.Atoi(v); err == nil && gid >= 0 {
+		return gid, nil
+	}
+	g, err := user.LookupGroup(v)
+	if err != nil {
+		return 0, fmt.Errorf("no such group %q", v)
+	}
+	return strconv.Atoi(g.Gid)
 }

@@ -68,6 +68,12 @@ type Config struct {
 	// LogOrphans logs every reaped orphan as a warning (-w); otherwise at debug level.
 	LogOrphans bool
 
+	// Socket is the control socket's path, "" for none; SocketGroup a gid given read-only
+	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz and /status.
+	Socket      string
+	SocketGroup int
+	HTTPAddr    string
+
 	Log *slog.Logger
 }
 
@@ -133,6 +139,9 @@ func Run(cfg Config) int {
 		return 1
 	}
 	log.Info("started program", "pid", pid, "argv", cfg.Argv)
+	status := newSingle(cfg.Argv)
+	status.started(pid)
+	stopControl := serveControl(cfg, status)
 
 	target := pid
 	if cfg.Pgroup || cfg.Setsid {
@@ -155,6 +164,8 @@ func Run(cfg Config) int {
 	}
 	code := exit.Code()
 	log.Info("program exited", "pid", pid, "status", describe(exit))
+	status.exited(exit)
+	defer stopControl()
 
 	if cfg.TermGroupOnExit {
 		if to := cfg.Rewrites.Apply(syscall.SIGTERM); to != 0 {

@@ -61,6 +61,16 @@ type service struct {
 	delay    time.Duration // next restart delay
 	failures []time.Time   // within the restart window
 
+	// held is set when an operator stopped the service: it stays stopped, and its dependents
+	// wait, until it is started again.
+	held bool
+	// restartPending starts the service again once its stop completes (uno ctl restart, or a
+	// reload that changed it); removed forgets it instead (a reload that removed it).
+	restartPending bool
+	removed        bool
+	// lastEnd is when the last run ended.
+	lastEnd time.Time
+
 	cancelProbe  context.CancelFunc
 	notifier     *probe.Notifier
 	restartAt    *time.Timer

@@ -19,12 +19,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/probe"
 	"github.com/uno-init/uno/internal/reaper"
@@ -41,10 +43,18 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Color colours the prefixes (set it when Stdout is a terminal).
 	Color bool
-	// RuntimeDir holds the notify sockets; a private directory is created inside it.
+	// RuntimeDir is where the notify sockets' private directory is created (default: beside
+	// uno's runtime directory, /run).
 	RuntimeDir string
 	// Reaper, if set, is used instead of a new one (a process must have only one).
 	Reaper *reaper.Reaper
+	// Socket is the control socket's path ("" for none); SocketGroup a gid given read-only
+	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz and /status.
+	Socket      string
+	SocketGroup int
+	HTTPAddr    string
+	// Reload, if set, reads the configuration again for SIGHUP and uno ctl reload.
+	Reload func() (*config.Config, error)
 	// Mux, if set, carries the services' output instead of a new one on Stdout and Stderr, so
 	// that the caller can write uno's own lines through it (Mux.Writer) without splitting theirs.
 	Mux *logmux.Mux
@@ -64,8 +74,14 @@ type Supervisor struct {
 	dependents map[*service][]*service
 	main       *service
 
-	events chan any
-	sigs   chan os.Signal
+	events  chan any
+	sigs    chan os.Signal
+	control chan controlRequest
+	waiters []*waiter
+	// stopSet are the services an operator asked to stop (with their dependents), stopped in
+	// reverse dependency order like a shutdown but without one.
+	stopSet  map[*service]bool
+	snapshot atomic.Pointer[snapshot]
 
 	notifyDir string
 
@@ -117,6 +133,8 @@ func Run(opts Options) int {
 		dependents: map[*service][]*service{},
 		events:     make(chan any, 256),
 		sigs:       make(chan os.Signal, 256),
+		control:    make(chan controlRequest),
+		stopSet:    map[*service]bool{},
 	}
 	return sv.run()
 }
@@ -170,6 +188,25 @@ func (sv *Supervisor) run() int {
 	}
 	defer sv.removeNotifyDir()
 
+	sv.publish()
+	if path := sv.opts.Socket; path != "" {
+		srv, err := control.Listen(path, sv.opts.SocketGroup, backend{sv}, log)
+		if err != nil {
+			log.Warn("control socket not available; uno ctl will not reach this uno", "path", path, "err", err)
+		} else {
+			defer srv.Close()
+			log.Debug("control socket listening", "path", path)
+		}
+	}
+	if addr := sv.opts.HTTPAddr; addr != "" {
+		h, err := control.ListenHTTP(addr, backend{sv}, log)
+		if err != nil {
+			log.Error("probe endpoint not available", "addr", addr, "err", err)
+		} else {
+			defer h.Close()
+			log.Info("probe endpoint listening", "addr", h.Addr)
+		}
+	}
 	log.Info("starting services", "count", len(sv.services), "config", cfg.File)
 	sv.startWaiting()
 	for !(sv.stopping && sv.allEnded()) {
@@ -178,12 +215,17 @@ func (sv *Supervisor) run() int {
 			sv.signal(s.(syscall.Signal))
 		case ev := <-sv.events:
 			sv.handle(ev)
+		case cr := <-sv.control:
+			sv.handleControl(cr)
 		}
-		if !sv.stopping && sv.allEnded() {
+		if !sv.stopping && sv.allEnded() && !sv.anyHeld() {
 			log.Info("every service has ended")
 			sv.shutdown(0, "every service has ended")
 		}
+		sv.checkWaiters()
+		sv.publish()
 	}
+	sv.checkWaiters()
 	if sv.graceTimer != nil {
 		sv.graceTimer.Stop()
 	}
@@ -256,7 +298,7 @@ func (sv *Supervisor) startWaiting() {
 				continue
 			}
 			ready = false
-			if dep.ended() {
+			if dep.ended() && !(dep.state == Stopped && !sv.stopping) {
 				sv.log.Error("service cannot start: a dependency ended without reaching its condition",
 					"service", s.name(), "dependency", dep.name(), "condition", d.Condition, "dependency_state", dep.state)
 				s.code = dep.code
@@ -342,6 +384,7 @@ func (sv *Supervisor) start(s *service) {
 			attrs = append(attrs, "user", u.Name, "uid", u.Uid)
 		}
 		sv.log.Error("service could not start", attrs...)
+		s.lastEnd = time.Now()
 		s.lastExit = nil
 		sv.afterRun(s, false)
 		return
@@ -468,6 +511,7 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 		s.killAt = nil
 	}
 	s.lastExit = &e
+	s.lastEnd = time.Now()
 	s.code = e.Code()
 	if s.notReady {
 		s.code = 1
@@ -483,11 +527,20 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	if s.state == Stopping {
 		s.state = Stopped
 		sv.log.Info("service stopped", attrs...)
+		delete(sv.stopSet, s)
 		switch {
 		case sv.stopping:
 			sv.stopNext()
+		case s.removed:
+			sv.forget(s)
+		case s.restartPending:
+			// uno ctl restart, or a reload that changed the definition.
+			sv.rearm(s)
+			sv.startWaiting()
 		case s.notReady:
 			sv.afterRun(s, false) // a failed start: the restart policy decides
+		default:
+			sv.stopNext() // an operator's stop may have more services to go
 		}
 		return
 	}
@@ -611,7 +664,11 @@ func (sv *Supervisor) signal(sig syscall.Signal) {
 		return
 	}
 	if sig == syscall.SIGHUP {
-		sv.log.Info("SIGHUP received; configuration reload is not available yet, ignoring it")
+		if msg, err := sv.reload(); err != nil {
+			sv.log.Error("SIGHUP: " + err.Error())
+		} else {
+			sv.log.Info("SIGHUP: " + msg)
+		}
 		return
 	}
 	for _, s := range sv.services {
@@ -644,10 +701,7 @@ func (sv *Supervisor) shutdown(code int, reason string) {
 	sv.graceTimer = time.AfterFunc(grace, func() { sv.events <- graceEvent{} })
 	sv.log.Info("stopping services", "reason", reason, "grace", grace)
 	for _, s := range sv.services {
-		if s.restartAt != nil {
-			s.restartAt.Stop()
-			s.restartAt = nil
-		}
+		sv.cancelRestart(s)
 		if s.state == Waiting || s.state == Backoff {
 			s.state = Stopped
 		}
@@ -659,6 +713,18 @@ func (sv *Supervisor) shutdown(code int, reason string) {
 // dependency order, with independent services stopping in parallel.
 func (sv *Supervisor) stopNext() {
 	for _, s := range sv.services {
+		if !sv.stopping && !sv.stopSet[s] {
+			continue
+		}
+		if s.ended() {
+			delete(sv.stopSet, s)
+			continue
+		}
+		if s.state == Waiting || s.state == Backoff {
+			sv.cancelRestart(s)
+			s.state = Stopped
+			continue
+		}
 		if s.state != Starting && s.state != Running {
 			continue
 		}
@@ -749,14 +815,16 @@ func (sv *Supervisor) makeNotifyDir() error {
 	if !needed {
 		return nil
 	}
+	// Beside the control socket's directory, not in it: that one is private to uno (0700),
+	// while services running as other users must reach their notify socket.
 	base := sv.opts.RuntimeDir
 	if base == "" {
-		base = RuntimeDir()
+		base = filepath.Dir(control.RuntimeDir())
 	}
-	if err := os.MkdirAll(base, 0o711); err != nil {
+	if err := os.MkdirAll(base, 0o755); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(base, "notify-")
+	dir, err := os.MkdirTemp(base, "uno-notify-")
 	if err != nil {
 		return err
 	}
@@ -812,18 +880,6 @@ func Names(cfg *config.Config) []string {
 		}
 	}
 	return names
-}
-
-// RuntimeDir is where uno keeps its sockets: /run/uno when /run is writable, else
-// $XDG_RUNTIME_DIR/uno, else /tmp/uno-UID.
-func RuntimeDir() string {
-	if unix.Access("/run", unix.W_OK) == nil {
-		return "/run/uno"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "uno")
-	}
-	return filepath.Join(os.TempDir(), "uno-"+strconv.Itoa(os.Getuid()))
 }
 
 // takeOrphans makes orphans come to uno: as PID 1 they do, otherwise uno becomes a subreaper.

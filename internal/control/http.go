@@ -1,0 +1,155 @@
+package control
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The HTTP endpoint is for Kubernetes httpGet probes: GET /readyz, /healthz and /status. It is
+// written by hand on net, like the readiness checks: net/http would bring crypto/tls and double
+// uno's size, for three fixed answers.
+
+// CheckHTTPAddr refuses an address other than loopback unless public is set: a probe endpoint
+// reachable from the network tells anyone what runs in the container.
+func CheckHTTPAddr(addr string, public bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT such as 127.0.0.1:9000, got %q", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("bad port in %q", addr)
+	}
+	if public {
+		return nil
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address; add --http-public to serve probes to the network", addr)
+	}
+	return nil
+}
+
+// HTTPServer serves the probe endpoint.
+type HTTPServer struct {
+	Addr    string
+	ln      net.Listener
+	backend Backend
+	log     *slog.Logger
+	wg      sync.WaitGroup
+}
+
+// ListenHTTP starts serving on addr (checked with CheckHTTPAddr by the caller).
+func ListenHTTP(addr string, b Backend, log *slog.Logger) (*HTTPServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &HTTPServer{Addr: ln.Addr().String(), ln: ln, backend: b, log: log}
+	s.wg.Add(1)
+	go s.serve()
+	return s, nil
+}
+
+// Close stops the endpoint.
+func (s *HTTPServer) Close() {
+	s.ln.Close()
+	s.wg.Wait()
+}
+
+func (s *HTTPServer) serve() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("probe endpoint: accept failed", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		go s.handle(conn)
+	}
+}
+
+// maxHeader bounds what a client may send before its request is refused.
+const maxHeader = 8 << 10
+
+func (s *HTTPServer) handle(conn net.Conn) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReaderSize(conn, maxHeader)
+	requestLine, err := r.ReadSlice('\n')
+	if err != nil {
+		respond(conn, 400, map[string]any{"error": "bad request"})
+		return
+	}
+	// Headers are read and ignored, up to the blank line, so that the client sees its whole
+	// request consumed before the answer.
+	for read := len(requestLine); ; {
+		line, err := r.ReadSlice('\n')
+		read += len(line)
+		if err != nil || read > maxHeader {
+			respond(conn, 400, map[string]any{"error": "bad request"})
+			return
+		}
+		if strings.TrimSpace(string(line)) == "" {
+			break
+		}
+	}
+	fields := strings.Fields(string(requestLine))
+	if len(fields) != 3 || !strings.HasPrefix(fields[2], "HTTP/1.") {
+		respond(conn, 400, map[string]any{"error": "bad request"})
+		return
+	}
+	method, target := fields[0], fields[1]
+	if method != "GET" && method != "HEAD" {
+		respond(conn, 405, map[string]any{"error": "only GET"})
+		return
+	}
+	path, _, _ := strings.Cut(target, "?")
+	switch path {
+	case "/readyz", "/healthz":
+		probe := s.backend.Ready
+		if path == "/healthz" {
+			probe = s.backend.Health
+		}
+		ok, why := probe()
+		status := 200
+		if !ok {
+			status = 503
+		}
+		respond(conn, status, map[string]any{"ok": ok, "reason": why})
+	case "/status":
+		services, err := s.backend.Status(nil)
+		if err != nil {
+			respond(conn, 500, map[string]any{"error": err.Error()})
+			return
+		}
+		respond(conn, 200, map[string]any{"version": Version, "services": services})
+	default:
+		respond(conn, 404, map[string]any{"error": "not found: try /readyz, /healthz or /status"})
+	}
+}
+
+var statusText = map[int]string{200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+func respond(conn net.Conn, status int, body any) {
+	data, _ := json.Marshal(body)
+	data = append(data, '\n')
+	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+		status, statusText[status], len(data))
+	_, _ = conn.Write(append([]byte(head), data...))
+}

@@ -1,0 +1,298 @@
+package control
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Backend answers requests. Its methods are called from the server's goroutines, one per
+// connection, concurrently.
+type Backend interface {
+	// Status describes the named services, or all when names is empty; an unknown name is an
+	// error naming it.
+	Status(names []string) ([]ServiceStatus, error)
+	// Ready reports whether every essential service is ready, and if not, why not.
+	Ready() (bool, string)
+	// Health reports whether no essential service is failing or restarting, and if not, why.
+	Health() (bool, string)
+	// Act carries out start, stop, restart, signal or reload, and returns a one-line account.
+	// Unless req.NoWait, it returns when the action is done or ctx ends.
+	Act(ctx context.Context, req Request) (string, error)
+	// Logs returns up to n last lines of a service's output.
+	Logs(name string, n int) ([][]byte, error)
+	// Follow delivers a service's new output lines until cancel is called.
+	Follow(name string) (lines <-chan []byte, cancel func(), err error)
+}
+
+// readOnly are the commands a member of the socket's group (--socket-group) may send.
+var readOnly = []string{CmdStatus, CmdReady, CmdHealth}
+
+// requestTimeout bounds reading a request and an action: a client that connects and says
+// nothing must not hold a goroutine for ever.
+const (
+	requestTimeout = 10 * time.Second
+	actionTimeout  = 5 * time.Minute
+)
+
+// Server serves the control socket.
+type Server struct {
+	Path    string
+	backend Backend
+	log     *slog.Logger
+	ln      *net.UnixListener
+	group   int // -1: no group access
+	uid     int
+
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// Listen creates the socket at path: mode 0600 in a 0700 directory, or 0660 and 0750 with group
+// (a gid, or -1) given read-only access. A live socket of another uno is not taken over.
+func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error) {
+	dir := filepath.Dir(path)
+	dirMode, sockMode := os.FileMode(0o700), os.FileMode(0o600)
+	if group >= 0 {
+		dirMode, sockMode = 0o750, 0o660
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, dirMode); err != nil {
+		return nil, err
+	}
+	if group >= 0 {
+		if err := os.Chown(dir, -1, group); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := os.Lstat(path); err == nil {
+		if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			conn.Close()
+			return nil, fmt.Errorf("another uno is already listening on %s", path)
+		}
+		// A socket left by an uno that died: nobody answers on it.
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	// The socket is created with the umask's mode; make it private before anyone can connect.
+	old := unix.Umask(0o177)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	unix.Umask(old)
+	if err != nil {
+		return nil, err
+	}
+	if group >= 0 {
+		if err := os.Chown(path, -1, group); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	if err := os.Chmod(path, sockMode); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{Path: path, backend: b, log: log, ln: ln, group: group, uid: os.Getuid(), ctx: ctx, cancel: cancel}
+	s.wg.Add(1)
+	go s.serve()
+	return s, nil
+}
+
+// Close stops accepting, ends follow streams and removes the socket.
+func (s *Server) Close() {
+	s.cancel()
+	s.ln.Close() // removes the socket file (unlink on close)
+	s.wg.Wait()
+}
+
+func (s *Server) serve() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and the like: back off rather than spin, and keep serving.
+			s.log.Warn("control socket: accept failed", "err", err)
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		go s.handle(conn)
+	}
+}
+
+func (s *Server) handle(conn *net.UnixConn) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(requestTimeout))
+	w := bufio.NewWriter(conn)
+	reply := func(r Reply) {
+		r.Version = Version
+		_ = writeMessage(w, r)
+		_ = w.Flush()
+	}
+	fail := func(format string, args ...any) { reply(Reply{Error: fmt.Sprintf(format, args...)}) }
+
+	full, readAllowed, who := s.peer(conn)
+	if !readAllowed {
+		fail("permission denied: %s may not use uno's control socket (root and uid %d may)", who, s.uid)
+		return
+	}
+	var req Request
+	if err := readMessage(bufio.NewReaderSize(conn, 4096), &req); err != nil {
+		fail("bad request: %v", err)
+		return
+	}
+	if err := checkVersion(req.Version, "the client"); err != nil {
+		fail("%v", err)
+		return
+	}
+	if !full && !slices.Contains(readOnly, req.Command) {
+		fail("permission denied: %s may only ask for status, ready and health", who)
+		return
+	}
+	switch req.Command {
+	case CmdStatus:
+		services, err := s.backend.Status(req.Names)
+		if err != nil {
+			fail("%v", err)
+			return
+		}
+		reply(Reply{OK: true, Services: services})
+	case CmdReady, CmdHealth:
+		probe := s.backend.Ready
+		if req.Command == CmdHealth {
+			probe = s.backend.Health
+		}
+		ok, why := probe()
+		reply(Reply{OK: ok, Message: why})
+	case CmdStart, CmdStop, CmdRestart, CmdSignal, CmdReload:
+		_ = conn.SetDeadline(time.Now().Add(actionTimeout))
+		ctx, cancel := context.WithTimeout(s.ctx, actionTimeout)
+		defer cancel()
+		msg, err := s.backend.Act(ctx, req)
+		if err != nil {
+			fail("%v", err)
+			return
+		}
+		reply(Reply{OK: true, Message: msg})
+	case CmdLogs:
+		s.logs(conn, req, reply, fail)
+	default:
+		fail("unknown command %q", req.Command)
+	}
+}
+
+func (s *Server) logs(conn *net.UnixConn, req Request, reply func(Reply), fail func(string, ...any)) {
+	if len(req.Names) != 1 {
+		fail("logs takes exactly one service name")
+		return
+	}
+	name := req.Names[0]
+	// Subscribe before reading the tail, so that no line falls between the two (a line may be
+	// shown twice instead, which a follower tolerates better than a gap).
+	var lines <-chan []byte
+	if req.Follow {
+		var cancel func()
+		var err error
+		if lines, cancel, err = s.backend.Follow(name); err != nil {
+			fail("%v", err)
+			return
+		}
+		defer cancel()
+	}
+	tail, err := s.backend.Logs(name, req.Lines)
+	if err != nil {
+		fail("%v", err)
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	for _, l := range tail {
+		reply(Reply{OK: true, Line: string(l)})
+	}
+	if req.Follow {
+		// A follower that went away shows up as a failed write; one that says nothing is
+		// noticed by the read below returning.
+		gone := make(chan struct{})
+		go func() {
+			_, _ = conn.Read(make([]byte, 1))
+			close(gone)
+		}()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					reply(Reply{OK: true, Done: true})
+					return
+				}
+				reply(Reply{OK: true, Line: string(l)})
+			case <-gone:
+				return
+			case <-s.ctx.Done():
+				reply(Reply{OK: true, Done: true})
+				return
+			}
+		}
+	}
+	reply(Reply{OK: true, Done: true})
+}
+
+// peer decides what the connecting process may do from its credentials (SO_PEERCRED): root and
+// uno's own uid everything, members of the socket group (by primary or supplementary group)
+// the read-only commands.
+func (s *Server) peer(conn *net.UnixConn) (full, read bool, who string) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return false, false, "an unknown peer"
+	}
+	var cred *unix.Ucred
+	var credErr error
+	_ = raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if credErr != nil || cred == nil {
+		return false, false, "an unknown peer"
+	}
+	who = "uid " + strconv.Itoa(int(cred.Uid))
+	if cred.Uid == 0 || int(cred.Uid) == s.uid {
+		return true, true, who
+	}
+	if s.group >= 0 && (int(cred.Gid) == s.group || hasGroup(int(cred.Pid), s.group)) {
+		return false, true, who
+	}
+	return false, false, who
+}
+
+// hasGroup reports whether process pid has gid among its supplementary groups.
+func hasGroup(pid, gid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if groups, ok := strings.CutPrefix(line, "Groups:"); ok {
+			return slices.Contains(strings.Fields(groups), strconv.Itoa(gid))
+		}
+	}
+	return false
+}
