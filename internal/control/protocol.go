@@ -130,6 +130,8 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 			return line, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
+		case errors.Is(err, io.EOF) && len(line) > MaxMessage:
+			return nil, errTooLong // the reader was limited to one byte more than a message
 		case errors.Is(err, io.EOF) && len(line) > 0:
 			return nil, io.ErrUnexpectedEOF
 		default:

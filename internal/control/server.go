@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -159,8 +160,14 @@ func (s *Server) handle(conn *net.UnixConn) {
 		return
 	}
 	var req Request
-	if err := readMessage(bufio.NewReaderSize(conn, 4096), &req); err != nil {
+	// A request longer than a message is cut off at one byte more, so that a client that
+	// sends a megabyte without a newline is answered at once, not after the deadline.
+	if err := readMessage(bufio.NewReaderSize(io.LimitReader(conn, MaxMessage+1), 4096), &req); err != nil {
 		fail("bad request: %v", err)
+		// Closing with unread input would reset the connection and lose the reply: end our
+		// side, then let the client finish sending (bounded by the deadline) before closing.
+		_ = conn.CloseWrite()
+		_, _ = io.Copy(io.Discard, io.LimitReader(conn, 4*MaxMessage))
 		return
 	}
 	if err := checkVersion(req.Version, "the client"); err != nil {

@@ -209,7 +209,13 @@ func (sv *Supervisor) run() int {
 	}
 	log.Info("starting services", "count", len(sv.services), "config", cfg.File)
 	sv.startWaiting()
-	for !(sv.stopping && sv.allEnded()) {
+	for {
+		// Before each wait: actions under way may be done, and readers see the latest state.
+		sv.checkWaiters()
+		sv.publish()
+		if sv.stopping && sv.allEnded() {
+			break
+		}
 		select {
 		case s := <-sv.sigs:
 			sv.signal(s.(syscall.Signal))
@@ -222,10 +228,7 @@ func (sv *Supervisor) run() int {
 			log.Info("every service has ended")
 			sv.shutdown(0, "every service has ended")
 		}
-		sv.checkWaiters()
-		sv.publish()
 	}
-	sv.checkWaiters()
 	if sv.graceTimer != nil {
 		sv.graceTimer.Stop()
 	}
