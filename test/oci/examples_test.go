@@ -26,6 +26,8 @@ import (
 type image struct {
 	rootfs string
 	args   []string // ENTRYPOINT, then CMD
+	// healthcheck is the HEALTHCHECK's CMD, run in the container as Docker would.
+	healthcheck []string
 }
 
 // busyboxPasswd and busyboxGroup are the busybox image's /etc/passwd and /etc/group (buildroot's
@@ -146,6 +148,16 @@ func buildImage(t *testing.T, dockerfile string) *image {
 			cmd = execForm(t, where, rest)
 		case "EXPOSE":
 			// The test reaches the ports from inside the container.
+		case "HEALTHCHECK":
+			// Options (--interval and the like) are Docker's schedule; the command is what counts.
+			fields := strings.Fields(rest)
+			for len(fields) > 0 && strings.HasPrefix(fields[0], "--") {
+				fields = fields[1:]
+			}
+			if len(fields) == 0 || fields[0] != "CMD" {
+				t.Fatalf("%s: HEALTHCHECK %s: want HEALTHCHECK [OPTIONS] CMD [...]", where, rest)
+			}
+			img.healthcheck = execForm(t, where, strings.Join(fields[1:], " "))
 		default:
 			t.Fatalf("%s: %s: buildImage (examples_test.go) does not know this instruction: teach it, or do without", where, word)
 		}
@@ -428,6 +440,12 @@ func TestExampleWebApp(t *testing.T) {
 				t.Errorf("%s (pid %s) runs as %q, want %q", svc, pid, got, user)
 			}
 		}
+		// The image's HEALTHCHECK passes once everything runs, as docker would run it.
+		if img.healthcheck != nil {
+			if out, err := c.ctl(append([]string{"exec", c.id}, img.healthcheck...)...); err != nil || !strings.HasPrefix(out, "healthy") {
+				t.Errorf("HEALTHCHECK %q: %v: %s", img.healthcheck, err, out)
+			}
+		}
 		// uno check in the image resolves the users against the image's /etc/passwd, and finds
 		// /etc/uno/uno.toml by itself.
 		check := c.exec("/usr/bin/uno", "check")
@@ -505,5 +523,83 @@ func TestExampleWebAppChecks(t *testing.T) {
 	}
 	if got := strings.Join(order, " "); got != "migrate app web ticker" {
 		t.Errorf("start order %q, want \"migrate app web ticker\"\n%s", got, out)
+	}
+}
+
+// TestExampleKubernetesProbes reads examples/kubernetes/pod.yaml with a real YAML parser and runs
+// its probe commands inside the web-app image, as the kubelet would: the readiness probe fails
+// while a service is stopped and passes again once it is started, the liveness probe is not
+// fooled by an operator's stop, and the grace period leaves room for uno's.
+func TestExampleKubernetesProbes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: OCI runtimes create namespaces and cgroups")
+	}
+	manifest := filepath.Join(testbin.RepoRoot(), "examples/kubernetes/pod.yaml")
+	out, err := exec.Command("python3", "-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", manifest).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s does not parse as YAML (python3-yaml is installed by make test): %v\n%s", manifest, err, out)
+	}
+	type probe struct {
+		Exec struct{ Command []string }
+	}
+	var pod struct {
+		Kind string
+		Spec struct {
+			TerminationGracePeriodSeconds int
+			ShareProcessNamespace         bool
+			Containers                    []struct {
+				Image                                      string
+				StartupProbe, ReadinessProbe, LivenessProbe probe
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &pod); err != nil {
+		t.Fatal(err)
+	}
+	if pod.Kind != "Pod" || len(pod.Spec.Containers) != 1 {
+		t.Fatalf("want one Pod with one container, got %s with %d", pod.Kind, len(pod.Spec.Containers))
+	}
+	if pod.Spec.TerminationGracePeriodSeconds < 10 {
+		t.Errorf("terminationGracePeriodSeconds %d leaves no room for uno's 8s grace", pod.Spec.TerminationGracePeriodSeconds)
+	}
+	ctr := pod.Spec.Containers[0]
+	probes := map[string][]string{
+		"startup": ctr.StartupProbe.Exec.Command, "readiness": ctr.ReadinessProbe.Exec.Command, "liveness": ctr.LivenessProbe.Exec.Command,
+	}
+	for name, cmd := range probes {
+		if len(cmd) == 0 {
+			t.Fatalf("no exec command in the %s probe", name)
+		}
+	}
+
+	img := buildImage(t, "examples/web-app/Dockerfile")
+	c := runImage(t, "runc", img)
+	run := func(name string) (int, string) {
+		out, err := c.ctl(append([]string{"exec", c.id}, probes[name]...)...)
+		if err == nil {
+			return 0, out
+		}
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), out
+		}
+		t.Fatalf("%s probe: %v", name, err)
+		return 0, ""
+	}
+	c.waitFor("the startup probe to pass", func() bool { code, _ := run("startup"); return code == 0 })
+	for _, name := range []string{"readiness", "liveness"} {
+		if code, out := run(name); code != 0 {
+			t.Errorf("%s probe with everything up: %d %s", name, code, out)
+		}
+	}
+	c.exec("/usr/bin/uno", "ctl", "stop", "web")
+	if code, out := run("readiness"); code != 1 || !strings.Contains(out, "not ready: web is stopped") {
+		t.Errorf("readiness with web stopped: %d %s", code, out)
+	}
+	if code, out := run("liveness"); code != 0 {
+		t.Errorf("liveness with web stopped by an operator: %d %s", code, out)
+	}
+	c.exec("/usr/bin/uno", "ctl", "start", "web")
+	if code, out := run("readiness"); code != 0 {
+		t.Errorf("readiness after web started again: %d %s", code, out)
 	}
 }
