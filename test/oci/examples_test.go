@@ -548,7 +548,7 @@ func TestExampleKubernetesProbes(t *testing.T) {
 			TerminationGracePeriodSeconds int
 			ShareProcessNamespace         bool
 			Containers                    []struct {
-				Image                                      string
+				Image                                       string
 				StartupProbe, ReadinessProbe, LivenessProbe probe
 			}
 		}
