@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -48,6 +49,10 @@ const (
 	actionTimeout  = 5 * time.Minute
 )
 
+// ErrInUse is a socket path another uno answers on (a second uno in the same container, started
+// by docker exec): that one keeps it.
+var ErrInUse = errors.New("another uno is already listening")
+
 // Server serves the control socket.
 type Server struct {
 	Path    string
@@ -63,28 +68,36 @@ type Server struct {
 }
 
 // Listen creates the socket at path: mode 0600 in a 0700 directory, or 0660 and 0750 with group
-// (a gid, or -1) given read-only access. A live socket of another uno is not taken over.
+// (a gid, or -1) given read-only access; a directory that already exists keeps its mode. A live
+// socket of another uno is not taken over.
 func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error) {
 	dir := filepath.Dir(path)
 	dirMode, sockMode := os.FileMode(0o700), os.FileMode(0o600)
 	if group >= 0 {
 		dirMode, sockMode = 0o750, 0o660
 	}
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(dir, dirMode); err != nil {
-		return nil, err
-	}
-	if group >= 0 {
-		if err := os.Chown(dir, -1, group); err != nil {
+	// The directory's mode is set only when uno creates it: a socket path in an existing
+	// directory (/tmp, say) must not change who may use that directory.
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return nil, err
+		}
+		if err := os.Mkdir(dir, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		if err := os.Chmod(dir, dirMode); err != nil { // the umask may have taken bits away
+			return nil, err
+		}
+		if group >= 0 {
+			if err := os.Chown(dir, -1, group); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if _, err := os.Lstat(path); err == nil {
 		if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
 			conn.Close()
-			return nil, fmt.Errorf("another uno is already listening on %s", path)
+			return nil, fmt.Errorf("%w on %s", ErrInUse, path)
 		}
 		// A socket left by an uno that died: nobody answers on it.
 		if err := os.Remove(path); err != nil {
@@ -302,4 +315,14 @@ func hasGroup(pid, gid int) bool {
 		}
 	}
 	return false
+}
+
+// LogListenError reports a socket that could not be opened: quietly when another uno has it (the
+// usual case of a second uno in a container), as a warning otherwise.
+func LogListenError(log *slog.Logger, path string, err error) {
+	if errors.Is(err, ErrInUse) {
+		log.Info("control socket left to the uno already listening on it", "path", path)
+		return
+	}
+	log.Warn("control socket not available; uno ctl will not reach this uno", "path", path, "err", err)
 }

@@ -121,7 +121,7 @@ func serveControl(cfg Config, b control.Backend) (stop func()) {
 		if cfg.Socket != "" {
 			srv, err := control.Listen(cfg.Socket, cfg.SocketGroup, b, log)
 			if err != nil {
-				log.Warn("control socket not available; uno ctl will not reach this uno", "path", cfg.Socket, "err", err)
+				control.LogListenError(log, cfg.Socket, err)
 			} else {
 				mu.Lock()
 				closers = append(closers, srv.Close)

@@ -192,7 +192,7 @@ func (sv *Supervisor) run() int {
 	if path := sv.opts.Socket; path != "" {
 		srv, err := control.Listen(path, sv.opts.SocketGroup, backend{sv}, log)
 		if err != nil {
-			log.Warn("control socket not available; uno ctl will not reach this uno", "path", path, "err", err)
+			control.LogListenError(log, path, err)
 		} else {
 			defer srv.Close()
 			log.Debug("control socket listening", "path", path)

@@ -608,4 +608,8 @@ func TestControlSingleProgram(t *testing.T) {
 	p.signal(syscall.SIGTERM)
 	p.expectExit(143)
 	poll(t, "the socket removed", func() bool { _, err := os.Stat(socket); return os.IsNotExist(err) })
+	// The socket went into a directory that existed: its mode is the owner's business.
+	if st, err := os.Stat(filepath.Dir(socket)); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("the existing socket directory's mode changed to %v (%v)", st.Mode().Perm(), err)
+	}
 }
