@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -90,33 +91,41 @@ const maxHeader = 8 << 10
 func (s *HTTPServer) handle(conn net.Conn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	headOnly := false
+	answer := func(status int, body any) {
+		respond(conn, status, body, headOnly)
+		linger(conn)
+	}
 	r := bufio.NewReaderSize(conn, maxHeader)
 	requestLine, err := r.ReadSlice('\n')
 	if err != nil {
-		respond(conn, 400, map[string]any{"error": "bad request"})
+		answer(400, map[string]any{"error": "bad request"})
 		return
 	}
+	// Split now: ReadSlice's bytes are overwritten by the reads of the headers when the request
+	// arrives in more than one piece.
+	fields := strings.Fields(string(requestLine))
 	// Headers are read and ignored, up to the blank line, so that the client sees its whole
 	// request consumed before the answer.
 	for read := len(requestLine); ; {
 		line, err := r.ReadSlice('\n')
 		read += len(line)
 		if err != nil || read > maxHeader {
-			respond(conn, 400, map[string]any{"error": "bad request"})
+			answer(400, map[string]any{"error": "bad request"})
 			return
 		}
 		if strings.TrimSpace(string(line)) == "" {
 			break
 		}
 	}
-	fields := strings.Fields(string(requestLine))
 	if len(fields) != 3 || !strings.HasPrefix(fields[2], "HTTP/1.") {
-		respond(conn, 400, map[string]any{"error": "bad request"})
+		answer(400, map[string]any{"error": "bad request"})
 		return
 	}
 	method, target := fields[0], fields[1]
+	headOnly = method == "HEAD"
 	if method != "GET" && method != "HEAD" {
-		respond(conn, 405, map[string]any{"error": "only GET"})
+		answer(405, map[string]any{"error": "only GET"})
 		return
 	}
 	path, _, _ := strings.Cut(target, "?")
@@ -131,25 +140,46 @@ func (s *HTTPServer) handle(conn net.Conn) {
 		if !ok {
 			status = 503
 		}
-		respond(conn, status, map[string]any{"ok": ok, "reason": why})
+		answer(status, map[string]any{"ok": ok, "reason": why})
 	case "/status":
 		services, err := s.backend.Status(nil)
 		if err != nil {
-			respond(conn, 500, map[string]any{"error": err.Error()})
+			answer(500, map[string]any{"error": err.Error()})
 			return
 		}
-		respond(conn, 200, map[string]any{"version": Version, "services": services})
+		answer(200, map[string]any{"version": Version, "services": services})
 	default:
-		respond(conn, 404, map[string]any{"error": "not found: try /readyz, /healthz or /status"})
+		answer(404, map[string]any{"error": "not found: try /readyz, /healthz or /status"})
 	}
 }
 
 var statusText = map[int]string{200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
 
-func respond(conn net.Conn, status int, body any) {
+// respond writes the answer; headOnly (HEAD) sends the headers GET would get, Content-Length
+// included, without the body.
+func respond(conn net.Conn, status int, body any, headOnly bool) {
 	data, _ := json.Marshal(body)
 	data = append(data, '\n')
-	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-		status, statusText[status], len(data))
+	allow := ""
+	if status == 405 {
+		allow = "Allow: GET, HEAD\r\n"
+	}
+	head := fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+		status, statusText[status], allow, len(data))
+	if headOnly {
+		data = nil
+	}
 	_, _ = conn.Write(append([]byte(head), data...))
+}
+
+// linger ends the answer and reads what the client still sends (the rest of a refused request,
+// a body), within the deadline: closing with input unread makes the kernel reset the connection,
+// and the reset can destroy the answer before the client has read it.
+func linger(conn net.Conn) {
+	c, ok := conn.(interface{ CloseWrite() error })
+	if !ok {
+		return // without a half close the client would see no end of the answer until the deadline
+	}
+	_ = c.CloseWrite()
+	_, _ = io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -94,20 +95,29 @@ func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error
 			}
 		}
 	}
-	if _, err := os.Lstat(path); err == nil {
-		if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		// Only a socket is uno's to replace: --socket naming a file by mistake must not delete it.
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		conn, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
 			conn.Close()
 			return nil, fmt.Errorf("%w on %s", ErrInUse, path)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			// Not plainly dead (a live uno with a full backlog answers EAGAIN): leave it.
+			return nil, fmt.Errorf("%s exists and cannot be checked: %w", path, err)
 		}
 		// A socket left by an uno that died: nobody answers on it.
 		if err := os.Remove(path); err != nil {
 			return nil, err
 		}
 	}
-	// The socket is created with the umask's mode; make it private before anyone can connect.
-	old := unix.Umask(0o177)
+	// Until the chmod below the socket has the umask's mode. That window is harmless: connecting
+	// needs write permission, which a usual umask (022) gives nobody else, and every connection
+	// is checked with SO_PEERCRED anyway. (Changing the umask would be process-wide.)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	unix.Umask(old)
 	if err != nil {
 		return nil, err
 	}
@@ -160,15 +170,23 @@ func (s *Server) handle(conn *net.UnixConn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(requestTimeout))
 	w := bufio.NewWriter(conn)
+	var writeErr error
 	reply := func(r Reply) {
+		if writeErr != nil {
+			return
+		}
 		r.Version = Version
-		_ = writeMessage(w, r)
-		_ = w.Flush()
+		if writeErr = writeMessage(w, r); writeErr == nil {
+			writeErr = w.Flush()
+		}
 	}
 	fail := func(format string, args ...any) { reply(Reply{Error: fmt.Sprintf(format, args...)}) }
 
 	full, readAllowed, who := s.peer(conn)
 	if !readAllowed {
+		// The request is read first, though refused whatever it says: a client still writing it
+		// when the connection closes gets a broken pipe instead of this answer.
+		_, _ = readLine(bufio.NewReaderSize(io.LimitReader(conn, MaxMessage+1), 4096))
 		fail("permission denied: %s may not use uno's control socket (root and uid %d may)", who, s.uid)
 		return
 	}
@@ -217,13 +235,16 @@ func (s *Server) handle(conn *net.UnixConn) {
 		}
 		reply(Reply{OK: true, Message: msg})
 	case CmdLogs:
-		s.logs(conn, req, reply, fail)
+		s.logs(conn, req, reply, fail, func() error { return writeErr })
 	default:
 		fail("unknown command %q", req.Command)
 	}
 }
 
-func (s *Server) logs(conn *net.UnixConn, req Request, reply func(Reply), fail func(string, ...any)) {
+// followWriteTimeout drops a follower that stopped reading: its handler must not be held for ever.
+const followWriteTimeout = 10 * time.Second
+
+func (s *Server) logs(conn *net.UnixConn, req Request, reply func(Reply), fail func(string, ...any), failed func() error) {
 	if len(req.Names) != 1 {
 		fail("logs takes exactly one service name")
 		return
@@ -246,13 +267,14 @@ func (s *Server) logs(conn *net.UnixConn, req Request, reply func(Reply), fail f
 		fail("%v", err)
 		return
 	}
-	_ = conn.SetDeadline(time.Time{})
+	_ = conn.SetReadDeadline(time.Time{})
+	_ = conn.SetWriteDeadline(time.Now().Add(followWriteTimeout))
 	for _, l := range tail {
 		reply(Reply{OK: true, Line: string(l)})
 	}
 	if req.Follow {
-		// A follower that went away shows up as a failed write; one that says nothing is
-		// noticed by the read below returning.
+		// A follower that went away is noticed by the read below returning (it sends nothing
+		// after its request); one that stays but stops reading, by a write timing out.
 		gone := make(chan struct{})
 		go func() {
 			_, _ = conn.Read(make([]byte, 1))
@@ -265,7 +287,11 @@ func (s *Server) logs(conn *net.UnixConn, req Request, reply func(Reply), fail f
 					reply(Reply{OK: true, Done: true})
 					return
 				}
+				_ = conn.SetWriteDeadline(time.Now().Add(followWriteTimeout))
 				reply(Reply{OK: true, Line: string(l)})
+				if failed() != nil {
+					return
+				}
 			case <-gone:
 				return
 			case <-s.ctx.Done():

@@ -48,7 +48,11 @@ func runCtl(t *testing.T, socket string, args ...string) ctlResult {
 
 func runCtlAs(t *testing.T, cred *syscall.Credential, socket string, args ...string) ctlResult {
 	t.Helper()
-	cmd := exec.Command(testbin.Uno(t), append([]string{"ctl", "--socket", socket}, args...)...)
+	uno := testbin.Uno(t)
+	if cred != nil {
+		uno = reachableUno(t)
+	}
+	cmd := exec.Command(uno, append([]string{"ctl", "--socket", socket}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -58,6 +62,37 @@ func runCtlAs(t *testing.T, cred *syscall.Credential, socket string, args ...str
 	}
 	return ctlResult{cmd.ProcessState.ExitCode(), out.String(), errOut.String()}
 }
+
+// reachableUno is a copy of the uno under test that another uid can run: the binary may sit
+// in a directory private to root (a go test build, a checkout in /root).
+func reachableUno(t *testing.T) string {
+	t.Helper()
+	reachableOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "uno-ctl-bin-")
+		if err == nil {
+			err = os.Chmod(dir, 0o755)
+		}
+		var data []byte
+		if err == nil {
+			data, err = os.ReadFile(testbin.Uno(t))
+		}
+		if err == nil {
+			reachablePath = filepath.Join(dir, "uno")
+			err = os.WriteFile(reachablePath, data, 0o755)
+		}
+		reachableErr = err
+	})
+	if reachableErr != nil {
+		t.Fatal(reachableErr)
+	}
+	return reachablePath
+}
+
+var (
+	reachableOnce sync.Once
+	reachablePath string
+	reachableErr  error
+)
 
 // statusOf returns the services as `uno ctl status --json` shows them, by name.
 func statusOf(t *testing.T, socket string) map[string]control.ServiceStatus {
@@ -612,4 +647,13 @@ func TestControlSingleProgram(t *testing.T) {
 	if st, err := os.Stat(filepath.Dir(socket)); err != nil || st.Mode().Perm() != 0o755 {
 		t.Errorf("the existing socket directory's mode changed to %v (%v)", st.Mode().Perm(), err)
 	}
+}
+
+// TestMain removes what tests shared across the package (reachableUno's copy) once all ran.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if reachablePath != "" {
+		os.RemoveAll(filepath.Dir(reachablePath))
+	}
+	os.Exit(code)
 }
