@@ -16,7 +16,10 @@ TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux
 FUZZ_TARGETS := FuzzLoad FuzzParseDotenv FuzzParseProcfile FuzzSplitCommand FuzzExpand
 FUZZTIME     ?= 5s
 
-.PHONY: all build test test-deps vet fuzz demo clean
+# The peers `make bench` measures uno against, from Debian's packages.
+BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
+
+.PHONY: all build test test-deps vet fuzz demo bench bench-deps clean
 
 all: build
 
@@ -50,6 +53,21 @@ fuzz:
 		echo "fuzz $$target for $(FUZZTIME)"; \
 		out=$$($(GO) test ./internal/config -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \
 	done
+
+bench-deps:
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Writes docs/benchmarks.md and docs/benchmarks.svg (as root: the reaping benchmark makes PID
+# namespaces). BENCH_FLAGS passes options to the harness, e.g. BENCH_FLAGS="-rounds 3 -idle 10s".
+bench: bench-deps build
+	$(GO) build -trimpath -ldflags '-X=runtime.godebugDefault=asyncpreemptoff=1' -o bin/bench ./bench
+	bin/bench -uno $(BIN) $(BENCH_FLAGS)
 
 demo: build
 	@./demo/demo.sh $(CURDIR)/$(BIN)

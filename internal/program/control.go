@@ -106,6 +106,9 @@ func (p *single) Follow(string) (<-chan []byte, func(), error) { return nil, nil
 func newSingle(argv []string) *single                          { return &single{name: filepath.Base(argv[0])} }
 func (p *single) String() string                               { return p.name }
 
+// socketDelay is how long after the program's start the control socket is opened.
+const socketDelay = 20 * time.Millisecond
+
 // serveControl starts the control socket and the probe endpoint cfg asks for, off uno's start
 // path (the program is already running), and returns what stops them.
 func serveControl(cfg Config, b control.Backend) (stop func()) {
@@ -116,8 +119,17 @@ func serveControl(cfg Config, b control.Backend) (stop func()) {
 	var mu sync.Mutex
 	var closers []func()
 	done := make(chan struct{})
+	stopping := make(chan struct{})
 	go func() {
 		defer close(done)
+		// Not on the start path: a program that is gone within socketDelay (a health check, a
+		// one-off command) never needed a socket, and one that runs longer is not probed that
+		// early. uno ctl wait-ready waits for the socket to appear.
+		select {
+		case <-stopping:
+			return
+		case <-time.After(socketDelay):
+		}
 		if cfg.Socket != "" {
 			srv, err := control.Listen(cfg.Socket, cfg.SocketGroup, b, log)
 			if err != nil {
@@ -140,6 +152,7 @@ func serveControl(cfg Config, b control.Backend) (stop func()) {
 		}
 	}()
 	return func() {
+		close(stopping)
 		<-done
 		mu.Lock()
 		defer mu.Unlock()

@@ -114,7 +114,7 @@ func Run(cfg Config) int {
 	}
 	caught := catchSignals(cfg, terminal)
 	sigs := make(chan os.Signal, 256)
-	signal.Notify(sigs, caught...)
+	signals.Notify(sigs, caught...)
 
 	spec := spawn.Spec{Argv: cfg.Argv}
 	switch {
@@ -138,6 +138,9 @@ func Run(cfg Config) int {
 		}
 		return 1
 	}
+	// The SIGCHLD of a program that exits at once can lag while uno is still registering
+	// signals (see signals.Notify); its pidfd cannot.
+	r.Watch(pid)
 	log.Info("started program", "pid", pid, "argv", cfg.Argv)
 	status := newSingle(cfg.Argv)
 	status.started(pid)
@@ -177,7 +180,8 @@ func Run(cfg Config) int {
 		sw := &sweep.Sweeper{Reaper: r, PID1: pid1, Log: log}
 		sw.SweepUnlessHurried(cfg.Grace, sigs, termination)
 	}
-	signal.Stop(sigs)
+	// No signal.Stop: uno exits next, and un-registering ~60 signals costs as much as
+	// registering them did (a hand-off to the runtime's signal thread each).
 	if slices.Contains(cfg.ExitZero, code) {
 		log.Debug("exit status mapped to 0", "status", code)
 		return 0
@@ -208,8 +212,8 @@ func takeOrphans(cfg Config) (pid1 bool) {
 // those are about uno itself being in the background once the program owns the terminal, and a
 // handled SIGTTOU would make uno's own writes to the terminal restart forever.
 // SIGHUP and SIGINT that the caller ignored stay ignored, so the program inherits that too.
-func catchSignals(cfg Config, terminal bool) []os.Signal {
-	var caught []os.Signal
+func catchSignals(cfg Config, terminal bool) []syscall.Signal {
+	var caught []syscall.Signal
 	for _, sig := range signals.Catchable() {
 		switch {
 		case terminal && !cfg.Setsid && (sig == syscall.SIGTTIN || sig == syscall.SIGTTOU):
@@ -286,7 +290,7 @@ func Pause(cfg Config, stopOn ...syscall.Signal) int {
 	// Every catchable signal is handled, or its default action would kill uno; those that do not
 	// end the pause have nobody to go to.
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, catchSignals(cfg, false)...)
+	signals.Notify(sigs, catchSignals(cfg, false)...)
 	log.Debug("pausing until a stop signal", "signals", stopOn)
 	for s := range sigs {
 		sig := s.(syscall.Signal)

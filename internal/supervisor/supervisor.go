@@ -151,7 +151,7 @@ func (sv *Supervisor) run() int {
 		})
 	}
 	sv.terminal = isForegroundTerminal()
-	var caught []os.Signal
+	var caught []syscall.Signal
 	for _, sig := range signals.Catchable() {
 		if sv.terminal && (sig == syscall.SIGTTIN || sig == syscall.SIGTTOU) {
 			// Once the main program owns the terminal these are about uno's own writes to it.
@@ -160,8 +160,8 @@ func (sv *Supervisor) run() int {
 		}
 		caught = append(caught, sig)
 	}
-	signal.Notify(sv.sigs, caught...)
-	defer signal.Stop(sv.sigs)
+	// Never stopped: uno exits when this returns, and un-registering costs what registering did.
+	signals.Notify(sv.sigs, caught...)
 
 	cfg := sv.opts.Config
 	for _, c := range cfg.StartOrder() {
