@@ -94,7 +94,7 @@ func (m *metric) ratio(v float64) string {
 		return ""
 	}
 	if q := v / ref; q < 0.1 && q > 0 {
-		return fmt.Sprintf("%.3fx", q)
+		return fmt.Sprintf("1/%.0fx", 1/q)
 	}
 	return fmt.Sprintf("%.2fx", v/ref)
 }
