@@ -2,6 +2,7 @@ package reaper
 
 import (
 	"os"
+	"os/signal"
 	"sync"
 	"syscall"
 	"testing"
@@ -69,8 +70,17 @@ func TestExitStatusesAndOrphans(t *testing.T) {
 		t.Fatal("Empty never closed")
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if len(orphans) != 10 || r.Orphans() != 10 {
 		t.Fatalf("%d orphans reported, %d counted; want 10", len(orphans), r.Orphans())
+	}
+	mu.Unlock()
+
+	// Watch: with SIGCHLD taken away from the reaper, the pidfd alone delivers the exit.
+	signal.Stop(r.sigchld)
+	defer signal.Notify(r.sigchld, syscall.SIGCHLD)
+	pid, exited = start(t, r, "/bin/sh", "-c", "sleep 0.05; exit 7")
+	r.Watch(pid)
+	if e := await(t, exited); e.Pid != pid || e.Code() != 7 {
+		t.Fatalf("watched child: %+v code %d", e, e.Code())
 	}
 }
