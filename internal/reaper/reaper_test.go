@@ -42,10 +42,22 @@ func await(t *testing.T, exited <-chan Exit) Exit {
 	return Exit{}
 }
 
+// One reaper for the whole test binary, as in uno: a second one would race it for statuses
+// (go test -count=N runs the tests again in the same process).
+var (
+	mu       sync.Mutex
+	orphans  []Exit
+	reaperOf = sync.OnceValue(func() *Reaper {
+		return New(func(e Exit) { mu.Lock(); orphans = append(orphans, e); mu.Unlock() })
+	})
+)
+
 func TestExitStatusesAndOrphans(t *testing.T) {
-	var mu sync.Mutex
-	var orphans []Exit
-	r := New(func(e Exit) { mu.Lock(); orphans = append(orphans, e); mu.Unlock() })
+	r := reaperOf()
+	mu.Lock()
+	orphans = nil
+	before := r.Orphans()
+	mu.Unlock()
 
 	// A child that exits at once: its status must not be lost between fork and registration.
 	pid, exited := start(t, r, "/bin/true")
@@ -70,8 +82,8 @@ func TestExitStatusesAndOrphans(t *testing.T) {
 		t.Fatal("Empty never closed")
 	}
 	mu.Lock()
-	if len(orphans) != 10 || r.Orphans() != 10 {
-		t.Fatalf("%d orphans reported, %d counted; want 10", len(orphans), r.Orphans())
+	if len(orphans) != 10 || r.Orphans()-before != 10 {
+		t.Fatalf("%d orphans reported, %d counted; want 10", len(orphans), r.Orphans()-before)
 	}
 	mu.Unlock()
 
