@@ -40,9 +40,16 @@ test-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-vet:
+# staticcheck comes through the Go module proxy, pinned, into bin/tools.
+STATICCHECK := bin/tools/staticcheck
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+vet: $(STATICCHECK)
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(STATICCHECK) ./...
 
 test: test-deps vet build
 	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...

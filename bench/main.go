@@ -18,15 +18,15 @@ import (
 )
 
 type options struct {
-	uno, self       string
-	rounds          int
-	startupRuns     int
-	orphans         int
-	signals         int
-	logLines        int
-	idle            time.Duration
-	out, chart, raw string
-	only            string
+	uno, self   string
+	rounds      int
+	startupRuns int
+	orphans     int
+	signals     int
+	logLines    int
+	idle        time.Duration
+	out, chart  string
+	only        string
 }
 
 func main() {

@@ -158,9 +158,10 @@ func ParseRewrite(spec string) (from, to syscall.Signal, err error) {
 }
 
 // fatalUnlessCaught are the signals on which the Go runtime kills the process (HUP, INT, TERM) or
-// crashes it (QUIT, ABRT) when nobody asked for them with signal.Notify. Every other catchable
-// signal is ignored by the runtime until then.
-var fatalUnlessCaught = []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGTERM}
+// crashes it (QUIT, ABRT) when nobody asked for them with signal.Notify, and SIGPIPE, which kills
+// it when a write to fd 1 or 2 meets a closed pipe (uno logging to a stderr nobody reads any
+// more). Every other catchable signal is ignored by the runtime until then.
+var fatalUnlessCaught = []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGTERM, syscall.SIGPIPE}
 
 // Notify is signal.Notify for many signals without paying for it on the start path.
 // signal.Notify hands each signal to a goroutine locked to its own thread and waits for it: about

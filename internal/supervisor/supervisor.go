@@ -660,6 +660,12 @@ func (sv *Supervisor) signal(sig syscall.Signal) {
 		sv.shutdown(0, signals.Name(sig))
 		return
 	}
+	if sig == syscall.SIGPIPE {
+		// Almost always uno's own write to an output nobody reads any more: passing it on
+		// would kill services for uno's trouble.
+		sv.log.Debug("SIGPIPE not forwarded: uno's output is closed")
+		return
+	}
 	if sv.main != nil {
 		if sv.main.state.active() {
 			sv.forward(sv.main, sig)

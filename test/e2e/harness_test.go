@@ -219,16 +219,6 @@ func (p *proc) expectExit(want int) {
 	}
 }
 
-// running reports whether p has not exited yet.
-func (p *proc) running() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
-
 // poll waits until cond holds, checking every 10ms up to the deadline.
 func poll(t *testing.T, what string, cond func() bool) {
 	t.Helper()

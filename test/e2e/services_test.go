@@ -69,9 +69,6 @@ func before(t *testing.T, got []string, a, b string) {
 	}
 }
 
-// mark is a shell snippet appending its argument to the marks file.
-const mark = `echo "$1" >> "$MARKS"`
-
 func TestServicesStartAndStopOrder(t *testing.T) {
 	needRoot(t)
 	if _, err := lookPath("python3"); err != nil {
