@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -45,6 +46,35 @@ type Spec struct {
 
 	// Stdio are the program's fds 0, 1 and 2; nil passes uno's own.
 	Stdio [3]*os.File
+	// Inherited are fds of uno's, 3 and up, passed on under the same numbers even though uno
+	// marked them close-on-exec (see KeepInherited).
+	Inherited []int
+}
+
+// KeepInherited finds the descriptors uno was started with beyond 0, 1 and 2 (a socket-activated
+// listener, or a leak of whoever started uno), marks them close-on-exec so that no child gets
+// them by accident, and returns them so that the one program that should (the main program) can
+// be given them under the same numbers.
+func KeepInherited() []int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil || flags&unix.FD_CLOEXEC != 0 {
+			continue // uno's own (Go opens everything close-on-exec), or the directory read here
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
 }
 
 // ExecError is a program that could not be started. Code is the exit status a shell would give.
@@ -77,7 +107,7 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 	attr := &syscall.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   env,
-		Files: stdio(spec.Stdio),
+		Files: files(spec.Stdio, spec.Inherited),
 		Sys: &syscall.SysProcAttr{
 			Setpgid:    spec.Pgroup && !spec.Setsid,
 			Foreground: spec.Foreground && !spec.Setsid,
@@ -103,12 +133,18 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 	return pid, exited, nil
 }
 
-func stdio(files [3]*os.File) []uintptr {
+func files(stdio [3]*os.File, inherited []int) []uintptr {
 	fds := []uintptr{0, 1, 2}
-	for i, f := range files {
+	for i, f := range stdio {
 		if f != nil {
 			fds[i] = f.Fd()
 		}
+	}
+	for _, fd := range inherited {
+		for len(fds) <= fd {
+			fds = append(fds, ^uintptr(0)) // a gap: closed in the child
+		}
+		fds[fd] = uintptr(fd)
 	}
 	return fds
 }

@@ -62,12 +62,13 @@ type Options struct {
 
 // Supervisor is one run of a set of services.
 type Supervisor struct {
-	opts     Options
-	log      *slog.Logger
-	reaper   *reaper.Reaper
-	mux      *logmux.Mux
-	pid1     bool
-	terminal bool
+	opts      Options
+	log       *slog.Logger
+	reaper    *reaper.Reaper
+	mux       *logmux.Mux
+	pid1      bool
+	terminal  bool
+	inherited []int // fds uno was started with, for the main program
 
 	services   []*service // in start order
 	byName     map[string]*service
@@ -151,6 +152,9 @@ func (sv *Supervisor) run() int {
 		})
 	}
 	sv.terminal = isForegroundTerminal()
+	// Services see only 0, 1 and 2 (and their notify socket); what uno inherited goes to the
+	// main program alone, under the same numbers, as in single-program mode.
+	sv.inherited = spawn.KeepInherited()
 	var caught []syscall.Signal
 	for _, sig := range signals.Catchable() {
 		if sv.terminal && (sig == syscall.SIGTTIN || sig == syscall.SIGTTOU) {
@@ -351,6 +355,7 @@ func (sv *Supervisor) start(s *service) {
 	var closeAfterStart []*os.File
 	if s.cfg.Main {
 		spec.Foreground = sv.terminal
+		spec.Inherited = sv.inherited
 	} else {
 		files, err := sv.outputs(s)
 		if err != nil {

@@ -657,3 +657,50 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// TestServicesDescriptors: services see only fds 0, 1 and 2; a descriptor uno was started with
+// (a socket-activated listener) goes to the main program alone, under its number.
+func TestServicesDescriptors(t *testing.T) {
+	needRoot(t)
+	cfgPath, _ := servicesSetup(t, `
+[services.notified]
+command = ["@TESTPROG@", "notify", "/dev/null"]
+ready = { notify = true }
+
+[services.plain]
+command = ["sleep", "1000"]
+`)
+	socket := filepath.Join(socketDir(t), "uno.sock")
+	inherited, err := os.Open(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inherited.Close()
+	cmd := exec.Command(testbin.Uno(t), "-c", cfgPath, "--socket", socket, "--", "sleep", "1001")
+	cmd.ExtraFiles = []*os.File{inherited} // fd 3, not close-on-exec
+	p := startCmd(t, cmd)
+	poll(t, "the control socket", func() bool { _, err := os.Stat(socket); return err == nil })
+	waitState(t, socket, "main", "running")
+	fds := func(pid int) []string {
+		entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	st := statusOf(t, socket)
+	// plain started after uno opened its control socket and notified's notify socket and pipes.
+	if got := fds(st["plain"].Pid); !slices.Equal(got, []string{"0", "1", "2"}) {
+		t.Errorf("a service has fds %v, want only 0, 1 and 2", got)
+	}
+	// The main program may also get what the test process itself leaks; fd 3 it must get.
+	if got := fds(st["main"].Pid); !slices.Contains(got, "3") {
+		t.Errorf("the main program has fds %v, without the inherited 3", got)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(143)
+}
