@@ -127,6 +127,11 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 			return syscall.ForkExec("/bin/sh", argv, attr)
 		})
 	}
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM) {
+		// No process could be made (pids.max, memory): not the program's fault, and not the
+		// shell's 126 "not executable" either.
+		return 0, nil, fmt.Errorf("cannot start %s: no process could be created: %w", spec.Argv[0], err)
+	}
 	if err != nil {
 		return 0, nil, execError(spec.Argv[0], err)
 	}

@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uno-init/uno/internal/testbin"
+)
+
+// Fault injection: uno as PID 1 of a PID namespace inside a cgroup with limits, as a container
+// runtime would set them (runc writes the same files), and programs that abuse it.
+
+// pidsCgroup creates a cgroup whose pids.max is limit, on cgroup v1 or v2, and removes it when
+// the test ends (once the processes in it are gone).
+func pidsCgroup(t *testing.T, limit int) string {
+	t.Helper()
+	name := fmt.Sprintf("uno-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	dir := filepath.Join("/sys/fs/cgroup/pids", name) // cgroup v1
+	if _, err := os.Stat("/sys/fs/cgroup/pids"); err != nil {
+		dir = filepath.Join("/sys/fs/cgroup", name) // cgroup v2
+		_ = os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+pids"), 0o644)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot create a cgroup here (%v): the fault tests need a writable cgroup hierarchy with the pids controller", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(limit)), 0o644); err != nil {
+		os.Remove(dir)
+		t.Skipf("cannot set pids.max (%v)", err)
+	}
+	t.Cleanup(func() {
+		poll(t, "the cgroup to empty", func() bool { return readInt(t, filepath.Join(dir, "pids.current")) == 0 })
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("removing %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+func readInt(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	return n
+}
+
+// TestForkStorm: a service forks until pids.max (64) refuses. uno keeps answering, keeps
+// reaping, turns its own failures to start a process into backoff, and stops everything on
+// SIGTERM.
+func TestForkStorm(t *testing.T) {
+	needRoot(t)
+	if _, err := lookPath("python3"); err != nil {
+		t.Skip("python3 not installed: make test-deps installs it")
+	}
+	cg := pidsCgroup(t, 64)
+	cfgPath, _ := servicesSetup(t, `
+[uno]
+grace = "5s"
+
+[services.bomb]
+command = ["python3", "-c", "import os, time\nwhile True:\n    try:\n        if os.fork() == 0:\n            time.sleep(1000)\n    except OSError:\n        pass\n"]
+essential = false
+
+[services.steady]
+command = ["sleep", "1000"]
+
+[services.flapper]
+command = ["sh", "-c", "sleep 0.2; exit 1"]
+restart = "always"
+restart_delay = "50ms"
+restart_delay_max = "200ms"
+restart_limit = 0
+essential = false
+`)
+	socket := filepath.Join(socketDir(t), "uno.sock")
+	// The shell puts itself in the cgroup, then becomes uno: everything below inherits it.
+	cmd := exec.Command("sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2" --socket "$3" -c "$4"`,
+		"sh", cg, testbin.Uno(t), socket, cfgPath)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	p := startCmd(t, cmd)
+	poll(t, "the pids limit reached", func() bool { return readInt(t, filepath.Join(cg, "pids.current")) >= 64 })
+
+	// uno answers, and its own attempts to start a process meet the limit and back off.
+	poll(t, "a start refused by the limit", func() bool {
+		return strings.Contains(p.stderr.String(), "no process could be created")
+	})
+	for range 20 {
+		if r := runCtl(t, socket, "status", "--json"); r.code != 0 {
+			t.Fatalf("status during the storm: %d %s", r.code, r.stderr)
+		}
+	}
+	st := statusOf(t, socket)
+	if st["steady"].State != "running" || st["bomb"].State != "running" {
+		t.Errorf("during the storm: steady %s, bomb %s", st["steady"].State, st["bomb"].State)
+	}
+	if strings.Contains(p.stderr.String(), "status=126") {
+		t.Errorf("a failed fork was reported as not executable:\n%s", p.stderr.String())
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	if got := readInt(t, filepath.Join(cg, "pids.current")); got != 0 {
+		t.Errorf("%d processes left in the cgroup after uno exited", got)
+	}
+}
+
+// TestSignalFlood: 100,000 signals of mixed kinds at uno while a service restarts over and over:
+// uno neither crashes nor gets stuck, still answers, and the last SIGTERM stops everything.
+func TestSignalFlood(t *testing.T) {
+	needRoot(t)
+	p, marks, socket, _ := startControlled(t, `
+[uno]
+grace = "5s"
+
+[services.calm]
+command = ["sh", "-c", 'trap "" USR1 USR2 WINCH ALRM URG; echo calm-up >> "$MARKS"; while :; do sleep 0.05; done']
+
+[services.flapper]
+command = ["sh", "-c", 'trap "" USR1 USR2 WINCH ALRM URG; sleep 0.02']
+restart = "always"
+restart_delay = "10ms"
+restart_delay_max = "20ms"
+restart_limit = 0
+essential = false
+`)
+	waitMark(t, marks, "calm-up")
+	flood := []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM, syscall.SIGURG, syscall.SIGCONT, syscall.SIGHUP}
+	pid := p.cmd.Process.Pid
+	start := time.Now()
+	for i := range 100_000 {
+		if err := syscall.Kill(pid, flood[i%len(flood)]); err != nil {
+			t.Fatalf("after %d signals: %v\nstderr: %s", i, err, p.stderr.String())
+		}
+	}
+	t.Logf("100000 signals sent in %v", time.Since(start).Round(time.Millisecond))
+	if r := runCtl(t, socket, "status"); r.code != 0 {
+		t.Fatalf("status after the flood: %d %s", r.code, r.stderr)
+	}
+	if st := statusOf(t, socket); st["calm"].State != "running" {
+		t.Errorf("calm is %s after the flood", st["calm"].State)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
+// TestMisbehavingServices: programs that make stopping hard or checking odd.
+func TestMisbehavingServices(t *testing.T) {
+	needRoot(t)
+	t.Run("stopped itself", func(t *testing.T) {
+		// A service that sent itself SIGSTOP cannot act on SIGTERM until continued: uno sends
+		// SIGCONT with the stop signal, so the stop is prompt, not a stop_timeout away.
+		p, marks := startServices(t, startOpts{mode: asPID1}, `
+[services.frozen]
+command = ["sh", "-c", 'trap "echo frozen-term >> \"$$MARKS\"; exit 0" TERM; echo frozen-up >> "$MARKS"; kill -STOP $$$$; while :; do sleep 0.05; done']
+stop_timeout = "1h"
+`)
+		waitMark(t, marks, "frozen-up")
+		p.signal(syscall.SIGTERM)
+		p.expectExit(0)
+		if got := readMarks(t, marks); !slices.Contains(got, "frozen-term") {
+			t.Errorf("the stopped service never ran its TERM trap: %q", got)
+		}
+	})
+	t.Run("exits before its readiness check passes", func(t *testing.T) {
+		p, _ := startServices(t, startOpts{mode: asPID1}, `
+[services.quitter]
+command = ["sh", "-c", "exit 3"]
+ready = { file = "/nonexistent", timeout = "1h" }
+`)
+		p.expectExit(3)
+		if strings.Contains(p.stderr.String(), "did not become ready") {
+			t.Errorf("reported as a readiness timeout:\n%s", p.stderr.String())
+		}
+	})
+	t.Run("closes its own stdout and stderr", func(t *testing.T) {
+		p, marks := startServices(t, startOpts{mode: asPID1}, `
+[services.mute]
+command = ["sh", "-c", 'exec >&- 2>&-; echo mute-up >> "$MARKS"; exec sleep 1000']
+
+[services.talker]
+command = ["sh", "-c", 'echo still-talking; exec sleep 1000']
+`)
+		waitMark(t, marks, "mute-up")
+		p.expect(`^talker +\| still-talking$`)
+		p.signal(syscall.SIGTERM)
+		p.expectExit(0)
+	})
+}
