@@ -10,16 +10,17 @@ export CGO_ENABLED = 0
 export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
-TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux
+TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
-FUZZ_TARGETS := FuzzLoad FuzzParseDotenv FuzzParseProcfile FuzzSplitCommand FuzzExpand
+FUZZ_TARGETS := config:FuzzLoad config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
+                config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse
 FUZZTIME     ?= 5s
 
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
 
-.PHONY: all build test test-deps vet fuzz demo bench bench-deps clean
+.PHONY: all build test test-deps vet fuzz race demo bench bench-deps clean
 
 all: build
 
@@ -53,12 +54,19 @@ vet: $(STATICCHECK)
 
 test: test-deps vet build
 	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory race
 	$(MAKE) --no-print-directory fuzz
 
+# The race detector over every test that runs uno's code in-process (the black-box tests of the
+# binary would only check the test harness). It needs cgo, hence gcc in TEST_PACKAGES.
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./internal/...
+
 fuzz:
-	@for target in $(FUZZ_TARGETS); do \
-		echo "fuzz $$target for $(FUZZTIME)"; \
-		out=$$($(GO) test ./internal/config -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \
+	@for spec in $(FUZZ_TARGETS); do \
+		pkg=$${spec%%:*}; target=$${spec#*:}; \
+		echo "fuzz $$pkg $$target for $(FUZZTIME)"; \
+		out=$$($(GO) test ./internal/$$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) 2>&1) || { echo "$$out"; exit 1; }; \
 	done
 
 bench-deps:

@@ -113,3 +113,19 @@ func expectSignal(t *testing.T, c <-chan os.Signal, want syscall.Signal) {
 		t.Fatalf("%v not delivered", want)
 	}
 }
+
+// FuzzParse: signal names and rewrite specs from flags and environment variables never panic,
+// and what parses is a signal uno can name and send.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{"TERM", "SIGTERM", "15", "RTMIN+3", "rtmax-1", "TERM:INT", "USR1:0", "HUP:", ":", "SIG", "99", "-1", "RTMIN+999999999999"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if sig, err := Parse(s); err == nil && (sig < 1 || sig > 64 || Name(sig) == "") {
+			t.Fatalf("Parse(%q) = %d", s, sig)
+		}
+		if from, to, err := ParseRewrite(s); err == nil && (from < 1 || from > 64 || to < 0 || to > 64) {
+			t.Fatalf("ParseRewrite(%q) = %d, %d", s, from, to)
+		}
+	})
+}
