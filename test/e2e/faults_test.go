@@ -195,3 +195,120 @@ command = ["sh", "-c", 'echo still-talking; exec sleep 1000']
 		p.expectExit(0)
 	})
 }
+
+// memoryCgroup creates a cgroup whose memory limit is limit bytes (cgroup v1 or v2).
+func memoryCgroup(t *testing.T, limit int64) string {
+	t.Helper()
+	name := fmt.Sprintf("uno-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	dir, file := filepath.Join("/sys/fs/cgroup/memory", name), "memory.limit_in_bytes"
+	if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
+		dir, file = filepath.Join("/sys/fs/cgroup", name), "memory.max"
+		_ = os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+memory"), 0o644)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot create a memory cgroup here (%v)", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(strconv.FormatInt(limit, 10)), 0o644); err != nil {
+		os.Remove(dir)
+		t.Skipf("cannot set the memory limit (%v)", err)
+	}
+	t.Cleanup(func() {
+		poll(t, "the memory cgroup to empty", func() bool {
+			data, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			return strings.TrimSpace(string(data)) == ""
+		})
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("removing %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// TestOOMKilledService: a service the kernel's OOM killer ends (the container's memory limit is
+// 64 MiB, it wants 200) is reported as killed by SIGKILL and goes through its restart policy;
+// uno, small, is not the victim.
+func TestOOMKilledService(t *testing.T) {
+	needRoot(t)
+	if _, err := lookPath("python3"); err != nil {
+		t.Skip("python3 not installed: make test-deps installs it")
+	}
+	cg := memoryCgroup(t, 64<<20)
+	cfgPath, _ := servicesSetup(t, `
+[services.hog]
+command = ["python3", "-c", "x = bytearray(200 * 1024 * 1024); import time; time.sleep(100)"]
+restart = "on-failure"
+restart_delay = "50ms"
+restart_limit = 2
+`)
+	cmd := exec.Command("sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2" --no-socket -c "$3"`, "sh", cg, testbin.Uno(t), cfgPath)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	p := startCmd(t, cmd)
+	p.expectExit(137)
+	log := p.stderr.String()
+	if n := strings.Count(log, `service exited service=hog`); n != 3 || strings.Count(log, `status="killed by SIGKILL"`) != 3 {
+		t.Errorf("want 3 runs killed by SIGKILL (1 + restart_limit 2):\n%s", log)
+	}
+	if !strings.Contains(log, "restarting too often; giving up service=hog") {
+		t.Errorf("no give-up:\n%s", log)
+	}
+}
+
+// TestMemoryUnderLogFlood: ten services writing as fast as they can do not make uno's own
+// memory grow with them: the output goes through fixed buffers and bounded rings.
+func TestMemoryUnderLogFlood(t *testing.T) {
+	needRoot(t)
+	var conf strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&conf, "[services.flood%d]\ncommand = [\"@TESTPROG@\", \"flood\", \"300000\", \"f%d\"]\nessential = false\n\n", i, i)
+	}
+	p, _ := startServices(t, startOpts{mode: asPID1}, conf.String())
+	// uno's peak resident memory (VmHWM), read while the lines flow, until uno exits.
+	type sample struct{ peak, n int }
+	sampled := make(chan sample, 1)
+	go func() {
+		var s sample
+		for {
+			select {
+			case <-p.exited:
+				sampled <- s
+				return
+			case <-time.After(20 * time.Millisecond):
+				if kb, ok := peakRSS(p.cmd.Process.Pid); ok {
+					s.peak, s.n = kb, s.n+1
+				}
+			}
+		}
+	}()
+	lines := len(p.rest())
+	p.wait()
+	got := <-sampled
+	peak, samples := got.peak, got.n
+	if samples == 0 {
+		t.Fatal("uno's memory was never sampled")
+	}
+	t.Logf("uno's peak resident memory through %d lines: %d KiB (%d samples)", lines, peak, samples)
+	if peak > 64<<10 {
+		t.Errorf("uno's peak resident memory was %d KiB, over 64 MiB", peak)
+	}
+	p.expectExit(0)
+	if lines < 3_000_000 {
+		t.Errorf("%d lines, want 3,000,000", lines)
+	}
+}
+
+// peakRSS is a process's VmHWM in KiB.
+func peakRSS(pid int) (int, bool) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				kb, err := strconv.Atoi(f[0])
+				return kb, err == nil
+			}
+		}
+	}
+	return 0, false
+}
