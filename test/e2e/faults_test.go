@@ -312,3 +312,59 @@ func peakRSS(pid int) (int, bool) {
 	}
 	return 0, false
 }
+
+// TestBrokenStdout: uno's stdout (where services' output goes) has no reader from the start:
+// services writing there get EPIPE themselves, uno does not die, and stops cleanly.
+func TestBrokenStdout(t *testing.T) {
+	needRoot(t)
+	cfgPath, marks := servicesSetup(t, `
+[services.writer]
+command = ["sh", "-c", 'trap "" PIPE; while :; do echo line; echo wrote >> "$MARKS"; sleep 0.01; done']
+
+[services.marker]
+command = ["sh", "-c", 'echo marker-up >> "$MARKS"; exec sleep 1000']
+`)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outR.Close()
+	cmd := exec.Command(testbin.Uno(t), "-c", cfgPath)
+	cmd.Env = append(os.Environ(), "MARKS="+marks)
+	cmd.Stdout = outW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outW.Close()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	waitMark(t, marks, "marker-up")
+	// Twenty lines through uno into the closed stdout: uno must still be there.
+	poll(t, "twenty writes into the closed stdout", func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("uno exited (status %v) when its stdout had no reader", cmd.ProcessState)
+		default:
+		}
+		n := 0
+		for _, m := range readMarks(t, marks) {
+			if m == "wrote" {
+				n++
+			}
+		}
+		return n >= 20
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(deadline):
+		t.Fatal("uno did not stop after SIGTERM with a broken stdout")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
