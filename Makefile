@@ -20,7 +20,7 @@ FUZZTIME     ?= 5s
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
 
-.PHONY: all build test test-deps vet fuzz race demo bench bench-deps clean
+.PHONY: all build test test-deps vet vulncheck fuzz race demo bench bench-deps clean
 
 all: build
 
@@ -47,12 +47,29 @@ STATICCHECK := bin/tools/staticcheck
 $(STATICCHECK):
 	GOBIN=$(CURDIR)/bin/tools $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# govulncheck, with the vulnerability database built offline from a pinned golang.org/x/vulndb
+# (these machines reach the Go module proxy, not vuln.go.dev).
+GOVULNCHECK    := bin/tools/govulncheck
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+VULNDB         := bin/vulndb
+
+$(GOVULNCHECK):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install golang.org/x/vuln/cmd/govulncheck@v1.9.0
+
+$(VULNDB)/index/db.json:
+	@tmp=$$(mktemp -d) && cd $$tmp && $(GO) mod init vulndb-fetch >/dev/null 2>&1 && \
+	src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)",/\1/p') && \
+	cd $$src && GOFLAGS=-mod=mod $(GO) run ./cmd/indexdb -vulns data/osv -out $(CURDIR)/$(VULNDB) && rm -rf $$tmp
+
+vulncheck: $(GOVULNCHECK) $(VULNDB)/index/db.json
+	$(GOVULNCHECK) -db file://$(CURDIR)/$(VULNDB) ./...
+
 vet: $(STATICCHECK)
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(STATICCHECK) ./...
 
-test: test-deps vet build
+test: test-deps vet vulncheck build
 	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory race
 	$(MAKE) --no-print-directory fuzz
