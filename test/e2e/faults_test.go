@@ -368,3 +368,62 @@ command = ["sh", "-c", 'echo marker-up >> "$MARKS"; exec sleep 1000']
 		t.Errorf("exit status %d, want 0", code)
 	}
 }
+
+// TestServicesEnvironmentExactly: a service's environment is uno's, plus env_file and env, plus
+// what user and notify add, and nothing else: no variable of uno's own leaks in.
+func TestServicesEnvironmentExactly(t *testing.T) {
+	needRoot(t)
+	out := socketDir(t) // reachable by nobody, unlike the test's private temp dirs
+	if err := os.Chmod(out, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath, _ := servicesSetup(t, strings.ReplaceAll(`
+[services.plain]
+command = ["sh", "-c", 'env | sort > "$$0"', "@OUT@/plain.env"]
+env = { B = "2" }
+essential = false
+
+[services.asuser]
+command = ["sh", "-c", 'env | sort > "$$0"', "@OUT@/asuser.env"]
+user = "nobody"
+essential = false
+
+[services.notified]
+command = ["sh", "-c", 'env | sort > "$$0"; exec sleep 1000', "@OUT@/notified.env"]
+ready = { notify = true, timeout = "1h" }
+essential = false
+`, "@OUT@", out))
+	dir := out
+	cmd := exec.Command(testbin.Uno(t), "--no-socket", "-c", cfgPath)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "A=1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	p := startCmd(t, cmd)
+	read := func(name string) []string {
+		var lines []string
+		poll(t, name+"'s environment", func() bool {
+			data, err := os.ReadFile(filepath.Join(dir, name+".env"))
+			lines = strings.Fields(string(data))
+			return err == nil && len(lines) > 0
+		})
+		return lines
+	}
+	// sh adds PWD (and dash nothing else); everything else must come from uno's rules.
+	without := func(env []string, names ...string) []string {
+		return slices.DeleteFunc(env, func(kv string) bool {
+			k, _, _ := strings.Cut(kv, "=")
+			return slices.Contains(names, k)
+		})
+	}
+	if got, want := without(read("plain"), "PWD"), []string{"A=1", "B=2", "PATH=/usr/bin:/bin"}; !slices.Equal(got, want) {
+		t.Errorf("plain: %q, want %q", got, want)
+	}
+	if got, want := without(read("asuser"), "PWD"), []string{"A=1", "HOME=/nonexistent", "LOGNAME=nobody", "PATH=/usr/bin:/bin", "USER=nobody"}; !slices.Equal(got, want) {
+		t.Errorf("asuser: %q, want %q", got, want)
+	}
+	got := without(read("notified"), "PWD")
+	if len(got) != 3 || got[0] != "A=1" || !strings.HasPrefix(got[1], "NOTIFY_SOCKET=/") || got[2] != "PATH=/usr/bin:/bin" {
+		t.Errorf("notified: %q, want A, NOTIFY_SOCKET and PATH", got)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
