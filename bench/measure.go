@@ -109,17 +109,10 @@ func benchMemory(o options, r *report) {
 	svcRSS := r.metric("memory-services", "Memory with 10 sleeping services: resident, all of the supervisor's processes", "KiB", lower, "supervisord")
 	svcPriv := r.metric("memory-services-anon", "Memory with 10 sleeping services: anonymous, all of the supervisor's processes", "KiB", lower, "supervisord")
 	svcThreads := r.metric("threads-services", "Threads with 10 sleeping services, all of the supervisor's processes", "threads", lower, "supervisord")
-	services := map[string][]string{}
-	for i := range 10 {
-		services[fmt.Sprintf("svc%d", i)] = []string{"/bin/sleep", "1000"}
-	}
 	gotSvc := map[string][]sample{}
 	for range o.rounds {
 		for _, s := range shuffled(supervisors(o)) {
-			dir, out := tempDirs()
-			cmd := s.start(dir, services, out)
-			must(cmd.Start())
-			waitFor(s.name+"'s 10 sleeps", 20*time.Second, func() bool { return countComm(cmd.Process.Pid, "sleep") >= 10 })
+			cmd, dir, out := startSleepers(s, "1000")
 			time.Sleep(500 * time.Millisecond)
 			a, b, c := memoryOf(s.processes(cmd))
 			gotSvc[s.name] = append(gotSvc[s.name], sample{a, b, c})
@@ -185,6 +178,20 @@ func countComm(pid int, name string) int {
 		}
 	}
 	return n
+}
+
+// startSleepers starts supervisor s with 10 services that sleep for the given seconds, and
+// returns once all 10 run.
+func startSleepers(s supervisor, seconds string) (cmd *exec.Cmd, dir, out string) {
+	services := map[string][]string{}
+	for i := range 10 {
+		services[fmt.Sprintf("svc%d", i)] = []string{"/bin/sleep", seconds}
+	}
+	dir, out = tempDirs()
+	cmd = s.start(dir, services, out)
+	must(cmd.Start())
+	waitFor(s.name+"'s 10 sleeps", 20*time.Second, func() bool { return countComm(cmd.Process.Pid, "sleep") >= 10 })
+	return cmd, dir, out
 }
 
 func tempDirs() (string, string) {
@@ -263,17 +270,10 @@ func benchSignals(o options, r *report) {
 // benchStop: SIGTERM to exit, with 10 services that stop at once on SIGTERM.
 func benchStop(o options, r *report) {
 	m := r.metric("stop", "Stop: SIGTERM to exit, 10 services that stop promptly", "ms", lower, "supervisord")
-	services := map[string][]string{}
-	for i := range 10 {
-		services[fmt.Sprintf("svc%d", i)] = []string{"/bin/sleep", "1000"}
-	}
 	got := map[string][]float64{}
 	for range o.rounds {
 		for _, s := range shuffled(supervisors(o)) {
-			dir, out := tempDirs()
-			cmd := s.start(dir, services, out)
-			must(cmd.Start())
-			waitFor(s.name+"'s 10 sleeps", 20*time.Second, func() bool { return countComm(cmd.Process.Pid, "sleep") >= 10 })
+			cmd, dir, out := startSleepers(s, "1000")
 			exited := make(chan struct{})
 			go func() { _ = cmd.Wait(); close(exited) }()
 			start := time.Now()
@@ -413,15 +413,8 @@ func benchIdle(o options, r *report) {
 		must(cmd.Start())
 		all = append(all, watched{name: s.name, cmd: cmd, pids: func() []int { return []int{cmd.Process.Pid} }})
 	}
-	services := map[string][]string{}
-	for i := range 10 {
-		services[fmt.Sprintf("svc%d", i)] = []string{"/bin/sleep", "100000"}
-	}
 	for _, s := range supervisors(o) {
-		dir, out := tempDirs()
-		cmd := s.start(dir, services, out)
-		must(cmd.Start())
-		waitFor(s.name+"'s sleeps", 20*time.Second, func() bool { return countComm(cmd.Process.Pid, "sleep") >= 10 })
+		cmd, dir, out := startSleepers(s, "100000")
 		procs := s.processes
 		all = append(all, watched{name: s.name + " (10 services)", cmd: cmd, pids: func() []int { return procs(cmd) }, dirs: []string{dir, out}})
 	}

@@ -332,14 +332,8 @@ command = ["sh", "-c", 'echo marker-up >> "$MARKS"; exec sleep 1000']
 	cmd := exec.Command(testbin.Uno(t), "-c", cfgPath)
 	cmd.Env = append(os.Environ(), "MARKS="+marks)
 	cmd.Stdout = outW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	exited := startWithOutputs(t, cmd)
 	outW.Close()
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 	waitMark(t, marks, "marker-up")
 	// Twenty lines through uno into the closed stdout: uno must still be there.
 	poll(t, "twenty writes into the closed stdout", func() bool {
@@ -356,17 +350,7 @@ command = ["sh", "-c", 'echo marker-up >> "$MARKS"; exec sleep 1000']
 		}
 		return n >= 20
 	})
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-	case <-time.After(deadline):
-		t.Fatal("uno did not stop after SIGTERM with a broken stdout")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
+	stopWithin(t, cmd, exited)
 }
 
 // TestServicesEnvironmentExactly: a service's environment is uno's, plus env_file and env, plus
@@ -426,4 +410,78 @@ essential = false
 	}
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+}
+
+// startWithOutputs starts uno's command as PID 1 of a new PID namespace when the test wires its
+// outputs itself (the harness's startCmd reads both), and returns a channel closed at its exit.
+func startWithOutputs(t *testing.T, cmd *exec.Cmd) <-chan struct{} {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	return exited
+}
+
+// stopWithin sends SIGTERM and expects uno to exit 0 within the deadline.
+func stopWithin(t *testing.T, cmd *exec.Cmd, exited <-chan struct{}) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(deadline):
+		t.Fatal("uno did not stop after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// TestServicesBrokenStderr: whoever reads uno's stderr goes away. uno's own writes then fail
+// with EPIPE and raise SIGPIPE in uno: that signal is uno's business, not to be passed on to
+// every service, and uno goes on supervising and stops cleanly.
+func TestServicesBrokenStderr(t *testing.T) {
+	needRoot(t)
+	cfgPath, marks := servicesSetup(t, `
+[services.calm]
+command = ["sh", "-c", 'trap "echo calm-got-pipe >> \"$$MARKS\"" PIPE; echo calm-up >> "$MARKS"; while :; do sleep 0.05; done']
+
+[services.chatty]
+command = ["sh", "-c", 'echo chatty-run >> "$MARKS"; echo "to stderr" >&2; exit 1']
+restart = "always"
+restart_delay = "20ms"
+restart_delay_max = "40ms"
+restart_limit = 0
+essential = false
+`)
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errR.Close() // nobody will ever read uno's stderr
+	cmd := exec.Command(testbin.Uno(t), "-c", cfgPath)
+	cmd.Env = append(os.Environ(), "MARKS="+marks)
+	cmd.Stderr = errW
+	exited := startWithOutputs(t, cmd)
+	errW.Close()
+
+	// Every run of chatty makes uno log (and the service write) to the broken stderr.
+	poll(t, "ten runs of chatty", func() bool {
+		n := 0
+		for _, m := range readMarks(t, marks) {
+			if m == "chatty-run" {
+				n++
+			}
+		}
+		return n >= 10
+	})
+	if got := readMarks(t, marks); slices.Contains(got, "calm-got-pipe") {
+		t.Errorf("uno passed its own SIGPIPE on to a service: %q", got)
+	}
+	stopWithin(t, cmd, exited)
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/uno-init/uno/internal/testbin"
 )
@@ -135,64 +134,4 @@ groups = ["sys", "4"]
 	p.expectAll(`^ident +\| Uid:\t65534\t`, `^ident +\| Gid:\t1\t1\t1\t1$`, `^ident +\| Groups:\t3 4 ?$`)
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
-}
-
-// TestServicesBrokenStderr: whoever reads uno's stderr goes away. uno's own writes then fail
-// with EPIPE and raise SIGPIPE in uno: that signal is uno's business, not to be passed on to
-// every service, and uno goes on supervising and stops cleanly.
-func TestServicesBrokenStderr(t *testing.T) {
-	needRoot(t)
-	cfgPath, marks := servicesSetup(t, `
-[services.calm]
-command = ["sh", "-c", 'trap "echo calm-got-pipe >> \"$$MARKS\"" PIPE; echo calm-up >> "$MARKS"; while :; do sleep 0.05; done']
-
-[services.chatty]
-command = ["sh", "-c", 'echo chatty-run >> "$MARKS"; echo "to stderr" >&2; exit 1']
-restart = "always"
-restart_delay = "20ms"
-restart_delay_max = "40ms"
-restart_limit = 0
-essential = false
-`)
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	errR.Close() // nobody will ever read uno's stderr
-	cmd := exec.Command(testbin.Uno(t), "-c", cfgPath)
-	cmd.Env = append(os.Environ(), "MARKS="+marks)
-	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	errW.Close()
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-
-	// Every run of chatty makes uno log (and the service write) to the broken stderr.
-	poll(t, "ten runs of chatty", func() bool {
-		n := 0
-		for _, m := range readMarks(t, marks) {
-			if m == "chatty-run" {
-				n++
-			}
-		}
-		return n >= 10
-	})
-	if got := readMarks(t, marks); slices.Contains(got, "calm-got-pipe") {
-		t.Errorf("uno passed its own SIGPIPE on to a service: %q", got)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-	case <-time.After(deadline):
-		t.Fatal("uno did not stop after SIGTERM with a broken stderr")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
 }
