@@ -10,7 +10,7 @@ export CGO_ENABLED = 0
 export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
-TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev
+TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
 FUZZ_TARGETS := config:FuzzLoad config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
@@ -20,7 +20,7 @@ FUZZTIME     ?= 5s
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
 
-.PHONY: all build test test-deps vet vulncheck fuzz race demo bench bench-deps clean
+.PHONY: all build test test-deps vet vulncheck fuzz race e2e-engines demo bench bench-deps clean
 
 all: build
 
@@ -73,6 +73,10 @@ test: test-deps vet vulncheck build
 	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory race
 	$(MAKE) --no-print-directory fuzz
+
+# uno under a real Docker engine the tests start themselves (part of make test too).
+e2e-engines: test-deps build
+	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m -v ./test/engines
 
 # The race detector over every test that runs uno's code in-process (the black-box tests of the
 # binary would only check the test harness). It needs cgo, hence gcc in TEST_PACKAGES.

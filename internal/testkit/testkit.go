@@ -1,12 +1,18 @@
 // Package testkit holds what the black-box test packages share besides the binaries
-// (internal/testbin): a buffer that a command's output goroutine and the test can use at once.
+// (internal/testbin): a buffer that a command's output goroutine and the test can use at once,
+// and pseudo-terminals.
 //
 // It is imported only by tests.
 package testkit
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Buffer is a bytes.Buffer safe for concurrent writes and reads.
@@ -25,4 +31,27 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// OpenPTY opens a new pseudo-terminal pair: the master the test types into and reads from, and
+// the slave that becomes a process's controlling terminal. Both close when the test ends.
+func OpenPTY(t testing.TB) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal("unlockpt:", err)
+	}
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal("ptsname:", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s
 }

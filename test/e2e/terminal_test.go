@@ -16,28 +16,7 @@ import (
 	"github.com/uno-init/uno/internal/testkit"
 )
 
-// openPTY opens a new pseudo-terminal pair: the master the test types into and reads from, and
-// the slave that becomes uno's controlling terminal.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal("unlockpt:", err)
-	}
-	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal("ptsname:", err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, s
-}
+func openPTY(t *testing.T) (master, slave *os.File) { return testkit.OpenPTY(t) }
 
 // terminalSession is uno started as the session leader of a new session whose controlling
 // terminal is a pty, as `docker run -it` starts it.

@@ -1,0 +1,350 @@
+// Package engines runs uno under the container engines people use, end to end: a Docker engine
+// (Debian's docker.io) started by the tests themselves in private directories, with images built
+// from a busybox rootfs and the uno under test, no registry and no network.
+//
+// Every test needs root and the engine. When the engine cannot start on a machine, each test
+// says so and why, and skips: it never passes silently.
+package engines
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uno-init/uno/internal/testkit"
+)
+
+// engine is the Docker daemon the package's tests share.
+var engine struct {
+	dir    string // data, exec root, socket
+	socket string
+	cmd    *exec.Cmd
+	err    error // why it is not available
+	uno    string
+}
+
+const dockerd, docker = "/usr/sbin/dockerd", "/usr/bin/docker"
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if os.Geteuid() != 0 {
+			engine.err = fmt.Errorf("needs root to run dockerd")
+			return m.Run()
+		}
+		if err := startEngine(); err != nil {
+			engine.err = err
+		}
+		defer stopEngine()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// startEngine starts dockerd as the issue's recipe says: no iptables, no bridge, vfs storage,
+// everything under a temporary directory, uno as its init (--init-path).
+func startEngine() error {
+	for _, bin := range []string{dockerd, docker} {
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("%s not installed (make test installs docker.io): %v", bin, err)
+		}
+	}
+	uno := os.Getenv("UNO_BIN")
+	if uno == "" {
+		return fmt.Errorf("UNO_BIN is not set: run through make test, which builds bin/uno")
+	}
+	engine.uno = uno
+	dir, err := os.MkdirTemp("", "uno-dockerd-")
+	if err != nil {
+		return err
+	}
+	engine.dir = dir
+	engine.socket = filepath.Join(dir, "docker.sock")
+	// dockerd runs its init path with --version to report it, under the name it has there: a
+	// link named docker-init makes uno answer as tini does, which dockerd parses.
+	initPath := filepath.Join(dir, "docker-init")
+	if err := os.Symlink(uno, initPath); err != nil {
+		return err
+	}
+	engine.cmd = exec.Command(dockerd, "--iptables=false", "--ip6tables=false", "--bridge=none",
+		"--storage-driver=vfs", "--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
+		"-H", "unix://"+engine.socket, "--pidfile", filepath.Join(dir, "docker.pid"), "--init-path", initPath)
+	logFile, err := os.Create(filepath.Join(dir, "dockerd.log"))
+	if err != nil {
+		return err
+	}
+	engine.cmd.Stdout, engine.cmd.Stderr = logFile, logFile
+	if err := engine.cmd.Start(); err != nil {
+		return fmt.Errorf("starting dockerd: %v", err)
+	}
+	end := time.Now().Add(60 * time.Second)
+	for {
+		if out, err := exec.Command(docker, "-H", "unix://"+engine.socket, "info").CombinedOutput(); err == nil {
+			break
+		} else if time.Now().After(end) {
+			log, _ := os.ReadFile(filepath.Join(dir, "dockerd.log"))
+			return fmt.Errorf("dockerd did not answer within 60s: %v\n%s\ndockerd log:\n%s", err, out, tail(string(log), 20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return buildBase()
+}
+
+func stopEngine() {
+	if engine.cmd != nil && engine.cmd.Process != nil {
+		_ = engine.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = engine.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = engine.cmd.Process.Kill()
+			<-done
+		}
+	}
+	if engine.dir != "" {
+		// vfs leaves read-only layers and mounts behind a killed daemon: unmount what is left.
+		_ = exec.Command("sh", "-c", `grep -o " $1[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`, "sh", engine.dir).Run()
+		_ = os.RemoveAll(engine.dir)
+	}
+}
+
+// baseImage is busybox and uno in an image FROM scratch, built without a registry.
+const baseImage = "uno-e2e-base"
+
+func buildBase() error {
+	ctx := filepath.Join(engine.dir, "base")
+	bin := filepath.Join(ctx, "rootfs", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(ctx, "rootfs", "usr", "bin"), 0o755); err != nil {
+		return err
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		return fmt.Errorf("busybox-static not installed: %v", err)
+	}
+	if err := copyFile(busybox, filepath.Join(bin, "busybox"), 0o755); err != nil {
+		return err
+	}
+	for _, applet := range []string{"sh", "sleep", "echo", "cat", "kill", "ls", "ps", "grep", "wc", "true", "date"} {
+		if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
+			return err
+		}
+	}
+	if err := copyFile(engine.uno, filepath.Join(ctx, "rootfs", "usr", "bin", "uno"), 0o755); err != nil {
+		return err
+	}
+	dockerfile := "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/bin:/bin\n"
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.Command(docker, "-H", "unix://"+engine.socket, "build", "-q", "-t", baseImage, ctx)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the base image: %v\n%s", err, out)
+	}
+	return nil
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, mode)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func needEngine(t *testing.T) {
+	t.Helper()
+	if engine.err != nil {
+		t.Skipf("SKIP: the Docker engine is not available on this machine: %v", engine.err)
+	}
+}
+
+// dockerCmd runs docker against the test engine and returns its combined output.
+func dockerCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(docker, append([]string{"-H", "unix://" + engine.socket}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return strings.TrimSpace(out.String()), err
+}
+
+func mustDocker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := dockerCmd(t, args...)
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// run starts a detached container and removes it when the test ends.
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	id := mustDocker(t, append([]string{"run", "-d", "--network", "none"}, args...)...)
+	t.Cleanup(func() { _, _ = dockerCmd(t, "rm", "-f", id) })
+	return id
+}
+
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out after 30s waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func waitLog(t *testing.T, id, want string) {
+	t.Helper()
+	poll(t, fmt.Sprintf("%q in the container's log", want), func() bool {
+		out, _ := dockerCmd(t, "logs", id)
+		return strings.Contains(out, want)
+	})
+}
+
+// timedStop is `docker stop` of id, and how long it took.
+func timedStop(t *testing.T, id string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	mustDocker(t, "stop", id)
+	return time.Since(start)
+}
+
+func exitCode(t *testing.T, id string) string {
+	t.Helper()
+	return mustDocker(t, "inspect", "-f", "{{.State.ExitCode}}", id)
+}
+
+// TestDockerStop: the container whose CMD is a shell that does not exec. With uno as ENTRYPOINT
+// docker stop takes well under a second and reports 143; without an init it waits the whole
+// 10 s and SIGKILLs (the figure is printed beside it).
+func TestDockerStop(t *testing.T) {
+	needEngine(t)
+	withUno := run(t, "--entrypoint", "/usr/bin/uno", baseImage, "--", "sh", "-c", "echo started; sleep 100")
+	waitLog(t, withUno, "started")
+	took := timedStop(t, withUno)
+	if code := exitCode(t, withUno); code != "143" || took > time.Second {
+		t.Errorf("with uno: docker stop took %v, exit code %s; want under 1s and 143", took, code)
+	}
+	bare := run(t, baseImage, "sh", "-c", "echo started; sleep 100")
+	waitLog(t, bare, "started")
+	tookBare := timedStop(t, bare)
+	t.Logf("docker stop of `sh -c 'sleep 100'`: %v with uno as ENTRYPOINT (exit %s), %v without an init (exit %s)",
+		took.Round(time.Millisecond), exitCode(t, withUno), tookBare.Round(10*time.Millisecond), exitCode(t, bare))
+}
+
+// TestDockerInitPath: dockerd's --init-path points at uno, so `docker run --init` runs uno under
+// the name docker-init, with tini's flags; docker reports its version; stop is prompt.
+func TestDockerInitPath(t *testing.T) {
+	needEngine(t)
+	version := mustDocker(t, "version", "-f", "{{range .Server.Components}}{{.Name}}={{.Version}} {{end}}")
+	if !strings.Contains(version, "docker-init=") || !strings.Contains(version, "uno") {
+		t.Errorf("docker version does not report uno as docker-init: %s", version)
+	}
+	id := run(t, "--init", baseImage, "sh", "-c", "echo started; sleep 100")
+	waitLog(t, id, "started")
+	if cmdline := mustDocker(t, "exec", id, "cat", "/proc/1/cmdline"); !strings.HasPrefix(cmdline, "/sbin/docker-init") {
+		t.Errorf("PID 1 is %q, want /sbin/docker-init", cmdline)
+	}
+	if took := timedStop(t, id); took > time.Second {
+		t.Errorf("docker stop with --init took %v", took)
+	}
+	if code := exitCode(t, id); code != "143" {
+		t.Errorf("exit code %s, want 143", code)
+	}
+}
+
+// TestDockerKillAndExitCodes: docker kill -s USR1 reaches the program's trap, and the exit codes
+// docker inspect reports are the program's.
+func TestDockerKillAndExitCodes(t *testing.T) {
+	needEngine(t)
+	id := run(t, "--entrypoint", "/usr/bin/uno", baseImage, "--", "sh", "-c",
+		`trap 'echo got-usr1' USR1; trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
+	waitLog(t, id, "ready")
+	mustDocker(t, "kill", "-s", "USR1", id)
+	waitLog(t, id, "got-usr1")
+	timedStop(t, id)
+	if code := exitCode(t, id); code != "42" {
+		t.Errorf("exit code %s, want the program's 42", code)
+	}
+	killed := run(t, "--entrypoint", "/usr/bin/uno", baseImage, "--", "sh", "-c", "kill -KILL $$")
+	poll(t, "the container to exit", func() bool {
+		out, _ := dockerCmd(t, "inspect", "-f", "{{.State.Running}}", killed)
+		return out == "false"
+	})
+	if code := exitCode(t, killed); code != "137" {
+		t.Errorf("exit code %s for a program killed by SIGKILL, want 137", code)
+	}
+}
+
+// TestDockerExecOrphans: processes started with docker exec that leave orphans behind: uno (PID 1)
+// reaps them, and no zombie stays in the container.
+func TestDockerExecOrphans(t *testing.T) {
+	needEngine(t)
+	id := run(t, "--entrypoint", "/usr/bin/uno", baseImage, "--", "sh", "-c", "echo ready; sleep 1000")
+	waitLog(t, id, "ready")
+	for range 5 {
+		mustDocker(t, "exec", id, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.1 & done; exit 0")
+	}
+	poll(t, "no zombie and no orphan left", func() bool {
+		out, _ := dockerCmd(t, "exec", id, "ps", "-o", "stat,comm")
+		return !strings.Contains(out, "\nZ") && strings.Count(out, "sleep") == 1
+	})
+}
+
+// TestDockerRunInteractive: docker run -it, through a real pseudo-terminal: Ctrl-C reaches the
+// program, which dies of SIGINT, and the container and the docker client report 130.
+func TestDockerRunInteractive(t *testing.T) {
+	needEngine(t)
+	master, slave := testkit.OpenPTY(t)
+	name := fmt.Sprintf("uno-it-%d", time.Now().UnixNano())
+	cmd := exec.Command(docker, "-H", "unix://"+engine.socket, "run", "-it", "--name", name, "--network", "none",
+		"--entrypoint", "/usr/bin/uno", baseImage, "--", "sh", "-c", "echo re''ady; exec sleep 1000")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = dockerCmd(t, "rm", "-f", name) })
+	var out testkit.Buffer
+	go func() { _, _ = io.Copy(&out, master) }()
+	poll(t, "the program's ready line on the terminal", func() bool { return strings.Contains(out.String(), "ready") })
+	if _, err := master.Write([]byte{0x03}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("docker run -it still running 30s after Ctrl-C; terminal:\n%s", out.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("docker run -it exited %d after Ctrl-C, want 130; terminal:\n%s", code, out.String())
+	}
+	if code := exitCode(t, name); code != "130" {
+		t.Errorf("container exit code %s, want 130", code)
+	}
+}
