@@ -348,3 +348,108 @@ func TestDockerRunInteractive(t *testing.T) {
 		t.Errorf("container exit code %s, want 130", code)
 	}
 }
+
+// TestCompose: docker-compose (1.29) runs two containers on the test engine, one with uno as
+// ENTRYPOINT and one with `init: true`, which is uno through dockerd's --init-path; `down` stops
+// both promptly.
+func TestCompose(t *testing.T) {
+	needEngine(t)
+	if _, err := exec.LookPath("docker-compose"); err != nil {
+		t.Skipf("SKIP: docker-compose not installed (make test installs it): %v", err)
+	}
+	dir := t.TempDir()
+	compose := `version: "2.4"
+services:
+  withuno:
+    image: ` + baseImage + `
+    entrypoint: ["/usr/bin/uno", "--"]
+    command: ["sh", "-c", "echo up; sleep 1000"]
+    network_mode: none
+  withinit:
+    image: ` + baseImage + `
+    init: true
+    command: ["sh", "-c", "echo up; sleep 1000"]
+    network_mode: none
+`
+	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	project := fmt.Sprintf("unotest%d", time.Now().UnixNano())
+	dc := func(args ...string) (string, error) {
+		cmd := exec.Command("docker-compose", append([]string{"-p", project}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+engine.socket)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	t.Cleanup(func() { _, _ = dc("down", "-t", "1") })
+	if out, err := dc("up", "-d"); err != nil {
+		t.Fatalf("docker-compose up: %v\n%s", err, out)
+	}
+	for _, svc := range []string{"withuno", "withinit"} {
+		id := mustDocker(t, "ps", "-q", "-f", "name="+project+"_"+svc)
+		waitLog(t, id, "up")
+		pid1 := mustDocker(t, "exec", id, "cat", "/proc/1/cmdline")
+		if !strings.HasPrefix(pid1, "/usr/bin/uno") && !strings.HasPrefix(pid1, "/sbin/docker-init") {
+			t.Errorf("%s: PID 1 is %q, not uno", svc, pid1)
+		}
+	}
+	start := time.Now()
+	if out, err := dc("down"); err != nil {
+		t.Fatalf("docker-compose down: %v\n%s", err, out)
+	}
+	took := time.Since(start)
+	t.Logf("docker-compose down of both containers: %v", took.Round(time.Millisecond))
+	if took > 5*time.Second {
+		t.Errorf("docker-compose down took %v: a container waited for its stop timeout", took)
+	}
+}
+
+// TestPodman: podman run --init --init-path uno (podman mounts it as podman-init, which uno
+// answers as catatonit), and podman stop, with the storage, runtime and limits a CI machine allows.
+func TestPodman(t *testing.T) {
+	needEngine(t)
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Skipf("SKIP: podman not installed (make test installs it): %v", err)
+	}
+	dir := t.TempDir()
+	podman := func(args ...string) (string, error) {
+		base := []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
+			"--storage-driver", "vfs", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "none"}
+		out, err := exec.Command("podman", append(base, args...)...).CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	t.Cleanup(func() {
+		_, _ = podman("rm", "-af", "-t", "0")
+		_ = exec.Command("sh", "-c", `grep -o " $1[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`, "sh", dir).Run()
+	})
+	// The image is the base image's filesystem, imported: podman has no registry here either.
+	tarball := filepath.Join(dir, "rootfs.tar")
+	if out, err := exec.Command("tar", "-C", filepath.Join(engine.dir, "base", "rootfs"), "-cf", tarball, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	if out, err := podman("import", tarball, "uno-e2e-base"); err != nil {
+		t.Fatalf("podman import: %v\n%s", err, out)
+	}
+	out, err := podman("run", "-d", "--name", "uno-podman", "--network", "none",
+		"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+		"--init", "--init-path", engine.uno, "localhost/uno-e2e-base", "sh", "-c", "echo up; sleep 1000")
+	if err != nil {
+		t.Fatalf("podman run: %v\n%s", err, out)
+	}
+	poll(t, "the container's output", func() bool { out, _ := podman("logs", "uno-podman"); return strings.Contains(out, "up") })
+	pid1, err := podman("exec", "uno-podman", "cat", "/proc/1/cmdline")
+	if err != nil || !strings.Contains(pid1, "podman-init") {
+		t.Errorf("PID 1 is %q (%v), want uno as podman-init", pid1, err)
+	}
+	start := time.Now()
+	if out, err := podman("stop", "uno-podman"); err != nil {
+		t.Fatalf("podman stop: %v\n%s", err, out)
+	}
+	took := time.Since(start)
+	code, _ := podman("inspect", "-f", "{{.State.ExitCode}}", "uno-podman")
+	t.Logf("podman stop: %v, exit code %s", took.Round(time.Millisecond), code)
+	if took > 2*time.Second || code != "143" {
+		t.Errorf("podman stop took %v with exit code %s; want prompt and 143", took, code)
+	}
+}
