@@ -134,7 +134,7 @@ func buildBase() error {
 	if err := copyFile(busybox, filepath.Join(bin, "busybox"), 0o755); err != nil {
 		return err
 	}
-	for _, applet := range []string{"sh", "sleep", "echo", "cat", "kill", "ls", "ps", "grep", "wc", "true", "date"} {
+	for _, applet := range []string{"sh", "sleep", "echo", "cat", "kill", "ls", "ps", "grep", "wc", "true", "date", "touch"} {
 		if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
 			return err
 		}
@@ -451,5 +451,69 @@ func TestPodman(t *testing.T) {
 	t.Logf("podman stop: %v, exit code %s", took.Round(time.Millisecond), code)
 	if took > 2*time.Second || code != "143" {
 		t.Errorf("podman stop took %v with exit code %s; want prompt and 143", took, code)
+	}
+}
+
+// TestHealthcheckMultiService: an image running services under uno with
+// HEALTHCHECK CMD ["uno", "ctl", "health"]: healthy once the services run, unhealthy once an
+// essential one keeps failing; docker stop stops them in reverse dependency order, within the
+// grace.
+func TestHealthcheckMultiService(t *testing.T) {
+	needEngine(t)
+	ctx := t.TempDir()
+	conf := `[uno]
+grace = "5s"
+
+[services.db]
+command = ["sh", "-c", 'trap "echo db-stop; exit 0" TERM; touch /tmp/db-ready; while :; do sleep 0.05; done']
+ready = { file = "/tmp/db-ready", interval = "100ms" }
+
+[services.app]
+command = ["sh", "-c", 'trap "echo app-stop; exit 0" TERM; while [ ! -e /tmp/fail ]; do sleep 0.05; done; exit 1']
+depends_on = ["db"]
+restart = "on-failure"
+restart_delay = "1h"
+restart_delay_max = "1h"
+`
+	dockerfile := "FROM " + baseImage + "\nCOPY uno.toml /etc/uno/uno.toml\n" +
+		`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ["/usr/bin/uno", "ctl", "health"]` + "\n" +
+		`ENTRYPOINT ["/usr/bin/uno"]` + "\n"
+	for name, content := range map[string]string{"uno.toml": conf, "Dockerfile": dockerfile} {
+		if err := os.WriteFile(filepath.Join(ctx, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	image := fmt.Sprintf("uno-e2e-health-%d", time.Now().UnixNano())
+	build := exec.Command(docker, "-H", "unix://"+engine.socket, "build", "-q", "-t", image, ctx)
+	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = dockerCmd(t, "rmi", "-f", image) })
+	health := func(id string) string {
+		out, _ := dockerCmd(t, "inspect", "-f", "{{.State.Health.Status}}", id)
+		return out
+	}
+
+	// Healthy, then stopped in order.
+	first := run(t, image)
+	poll(t, "healthy", func() bool { return health(first) == "healthy" })
+	took := timedStop(t, first)
+	logs := mustDocker(t, "logs", first)
+	if i, j := strings.Index(logs, "app-stop"), strings.Index(logs, "db-stop"); i < 0 || j < i {
+		t.Errorf("want app stopped before db:\n%s", logs)
+	}
+	if code := exitCode(t, first); code != "0" || took > 5*time.Second {
+		t.Errorf("docker stop took %v with exit code %s; want within the 5s grace and 0", took, code)
+	}
+
+	// Healthy, then unhealthy when app fails and waits an hour to restart.
+	second := run(t, image)
+	poll(t, "healthy", func() bool { return health(second) == "healthy" })
+	mustDocker(t, "exec", second, "touch", "/tmp/fail")
+	poll(t, "unhealthy", func() bool { return health(second) == "unhealthy" })
+	last := mustDocker(t, "inspect", "-f", "{{with .State.Health}}{{range .Log}}{{.Output}}{{end}}{{end}}", second)
+	if !strings.Contains(last, "unhealthy: app is restarting") {
+		t.Errorf("health check output: %q", last)
 	}
 }
