@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uno-init/uno/internal/testbin"
 	"github.com/uno-init/uno/internal/testkit"
 )
 
@@ -515,5 +516,49 @@ restart_delay_max = "1h"
 	last := mustDocker(t, "inspect", "-f", "{{with .State.Health}}{{range .Log}}{{.Output}}{{end}}{{end}}", second)
 	if !strings.Contains(last, "unhealthy: app is restarting") {
 		t.Errorf("health check output: %q", last)
+	}
+}
+
+// TestExampleSingleProgram builds examples/single-program/Dockerfile, its FROM replaced by the
+// test's busybox base (no registry here), and checks what its README promises.
+func TestExampleSingleProgram(t *testing.T) {
+	needEngine(t)
+	root := testbin.RepoRoot()
+	data, err := os.ReadFile(filepath.Join(root, "examples/single-program/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "FROM ") {
+			line = "FROM " + baseImage
+		}
+		lines = append(lines, line)
+	}
+	// A context with just what the Dockerfile copies, at the paths it names.
+	ctx := t.TempDir()
+	for f, from := range map[string]string{"bin/uno": engine.uno, "examples/single-program/entrypoint.sh": filepath.Join(root, "examples/single-program/entrypoint.sh")} {
+		if err := os.MkdirAll(filepath.Join(ctx, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := copyFile(from, filepath.Join(ctx, f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	image := fmt.Sprintf("uno-e2e-single-%d", time.Now().UnixNano())
+	build := exec.Command(docker, "-H", "unix://"+engine.socket, "build", "-q", "-t", image, ctx)
+	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = dockerCmd(t, "rmi", "-f", image) })
+	id := run(t, image)
+	waitLog(t, id, "worker: starting")
+	took := timedStop(t, id)
+	if code := exitCode(t, id); code != "143" || took > time.Second {
+		t.Errorf("docker stop took %v with exit code %s; want under a second and 143", took, code)
 	}
 }
