@@ -24,6 +24,12 @@ const (
 	dumbInitVersion   = "1.2.5"
 )
 
+// tiniVersion is what tini (and catatonit) print for --version. The " - git.X" part is what
+// `docker info` shows as the init's version: X may not contain a dot, or docker drops it.
+func tiniVersion() string {
+	return tiniVersionPrefix + Version() + "_uno - git." + strings.ReplaceAll(Version(), ".", "-") + "\n"
+}
+
 const license = "uno is distributed under the MIT License; see https://github.com/uno-init/uno/blob/main/LICENSE\n"
 
 // peerGrace applies UNO_GRACE, the one uno extension the personalities read.
@@ -62,7 +68,7 @@ func parseTini(args []string, env lookupFunc) (*invocation, error) {
 	cfg := &inv.cfg
 	// tini handles --version only as its sole argument.
 	if len(args) == 1 && args[0] == "--version" {
-		inv.print = tiniVersionPrefix + Version() + "_uno\n"
+		inv.print = tiniVersion()
 		return inv, nil
 	}
 	verbosity := 1
@@ -243,7 +249,7 @@ func parseCatatonit(args []string, env lookupFunc) (*invocation, error) {
 		{short: 'P', set: func(string) error { pause = true; return nil }},
 		{short: 'L', set: func(string) error { inv.print = license; return nil }},
 		{short: 'V', long: "version", set: func(string) error {
-			inv.print = tiniVersionPrefix + Version() + "_uno\n"
+			inv.print = tiniVersion()
 			return nil
 		}},
 		{short: 'h', set: func(string) error { inv.printErr = catatonitUsage; return nil }},

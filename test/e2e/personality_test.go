@@ -24,8 +24,8 @@ func TestPersonalityOutputsAndExitCodes(t *testing.T) {
 		stdout, stderr string // regexps; empty means must be empty
 	}{
 		// docker info parses "tini version X[ - git.Y]" out of `docker-init --version`.
-		{"docker-init", nil, []string{"--version"}, 0, `^tini version \S+_uno\n$`, ``},
-		{"tini", nil, []string{"--version"}, 0, `^tini version \S+_uno\n$`, ``},
+		{"docker-init", nil, []string{"--version"}, 0, `^tini version \S+_uno - git\.[^.\s]+\n$`, ``},
+		{"tini", nil, []string{"--version"}, 0, `^tini version \S+_uno - git\.[^.\s]+\n$`, ``},
 		{"tini", nil, []string{"-h"}, 0, `^usage: tini `, ``},
 		{"tini", nil, nil, 1, ``, `^tini: no program given\nusage: tini`},
 		{"tini", nil, []string{"-e", "256", "true"}, 1, ``, `-e: exit code must be 0-255`},
@@ -40,8 +40,8 @@ func TestPersonalityOutputsAndExitCodes(t *testing.T) {
 		{"dumb-init", nil, []string{"-r", "USR1:2", "true"}, 1, ``, `-r: want <signum>:<signum>`},
 		{"dumb-init", nil, []string{"/nonexistent"}, 2, ``, `exec /nonexistent: no such file or directory`},
 		{"dumb-init", nil, []string{"sh", "-c", "exit 4"}, 4, ``, ``},
-		{"catatonit", nil, []string{"-V"}, 0, `^tini version \S+_uno\n$`, ``},
-		{"catatonit", nil, []string{"--version"}, 0, `^tini version \S+_uno\n$`, ``},
+		{"catatonit", nil, []string{"-V"}, 0, `^tini version \S+_uno - git\.[^.\s]+\n$`, ``},
+		{"catatonit", nil, []string{"--version"}, 0, `^tini version \S+_uno - git\.[^.\s]+\n$`, ``},
 		{"catatonit", nil, nil, 1, ``, `^catatonit: missing program name\n`},
 		{"catatonit", nil, []string{"-x", "true"}, 1, ``, `unknown option -x`},
 		{"catatonit", nil, []string{"/nonexistent"}, 1, ``, `exec /nonexistent: no such file or directory`},

@@ -263,6 +263,9 @@ func TestDockerInitPath(t *testing.T) {
 	if !strings.Contains(version, "docker-init=") || !strings.Contains(version, "uno") {
 		t.Errorf("docker version does not report uno as docker-init: %s", version)
 	}
+	if commit := mustDocker(t, "info", "-f", "{{.InitCommit.ID}}"); commit == "" || commit == "N/A" {
+		t.Errorf("docker info reports no init version: %q", commit)
+	}
 	id := run(t, "--init", baseImage, "sh", "-c", "echo started; sleep 100")
 	waitLog(t, id, "started")
 	if cmdline := mustDocker(t, "exec", id, "cat", "/proc/1/cmdline"); !strings.HasPrefix(cmdline, "/sbin/docker-init") {
