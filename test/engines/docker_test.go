@@ -565,3 +565,57 @@ func TestExampleSingleProgram(t *testing.T) {
 		t.Errorf("docker stop took %v with exit code %s; want under a second and 143", took, code)
 	}
 }
+
+// TestDockerInteractiveShell: an interactive shell under uno in `docker run -it` has job
+// control: Ctrl-Z stops its foreground job, and the shell reports it.
+func TestDockerInteractiveShell(t *testing.T) {
+	needEngine(t)
+	master, slave := testkit.OpenPTY(t)
+	name := fmt.Sprintf("uno-sh-%d", time.Now().UnixNano())
+	cmd := exec.Command(docker, "-H", "unix://"+engine.socket, "run", "-it", "--name", name, "--network", "none",
+		"-e", "PS1=$ ", "--entrypoint", "/usr/bin/uno", baseImage, "--", "sh", "-i")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = dockerCmd(t, "rm", "-f", name); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var out testkit.Buffer
+	go func() { _, _ = io.Copy(&out, master) }()
+	expect := func(what string) {
+		t.Helper()
+		poll(t, fmt.Sprintf("%q on the terminal", what), func() bool { return strings.Contains(out.String(), what) })
+	}
+	expect("$ ")
+	if _, err := master.Write([]byte("sleep 100\r")); err != nil {
+		t.Fatal(err)
+	}
+	// The job runs in the foreground; Ctrl-Z stops it and hands the terminal back to the shell.
+	poll(t, "sleep in the foreground", func() bool {
+		ps, _ := dockerCmd(t, "exec", name, "ps", "-o", "comm")
+		return strings.Contains(ps, "sleep")
+	})
+	if _, err := master.Write([]byte{0x1a}); err != nil {
+		t.Fatal(err)
+	}
+	expect("Stopped")
+	// A shell with a stopped job refuses the first exit, as shells do, and takes the second;
+	// uno's sweep then ends the stopped job with the container.
+	if _, err := master.Write([]byte("exit 3\r")); err != nil {
+		t.Fatal(err)
+	}
+	expect("You have stopped jobs")
+	if _, err := master.Write([]byte("exit 3\r")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the shell did not exit; terminal:\n%s", out.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 3 {
+		t.Errorf("docker run -it exited %d, want the shell's 3; terminal:\n%s", code, out.String())
+	}
+}
