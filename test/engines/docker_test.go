@@ -147,12 +147,29 @@ func buildBase() error {
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}
-	cmd := exec.Command(docker, "-H", "unix://"+engine.socket, "build", "-q", "-t", baseImage, ctx)
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := dockerBuild(baseImage, ctx); err != nil {
 		return fmt.Errorf("building the base image: %v\n%s", err, out)
 	}
 	return nil
+}
+
+// dockerBuild builds the image tag from the context dir with the classic builder, which needs no
+// registry for FROM scratch or a local image.
+func dockerBuild(tag, ctx string) ([]byte, error) {
+	cmd := exec.Command(docker, "-H", "unix://"+engine.socket, "build", "-q", "-t", tag, ctx)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	return cmd.CombinedOutput()
+}
+
+// buildImage builds a test's image, named from prefix, and removes it when the test ends.
+func buildImage(t *testing.T, prefix, ctx string) string {
+	t.Helper()
+	image := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	if out, err := dockerBuild(image, ctx); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = dockerCmd(t, "rmi", "-f", image) })
+	return image
 }
 
 func copyFile(from, to string, mode os.FileMode) error {
@@ -487,13 +504,7 @@ restart_delay_max = "1h"
 			t.Fatal(err)
 		}
 	}
-	image := fmt.Sprintf("uno-e2e-health-%d", time.Now().UnixNano())
-	build := exec.Command(docker, "-H", "unix://"+engine.socket, "build", "-q", "-t", image, ctx)
-	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _, _ = dockerCmd(t, "rmi", "-f", image) })
+	image := buildImage(t, "uno-e2e-health", ctx)
 	health := func(id string) string {
 		out, _ := dockerCmd(t, "inspect", "-f", "{{.State.Health.Status}}", id)
 		return out
@@ -551,13 +562,7 @@ func TestExampleSingleProgram(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	image := fmt.Sprintf("uno-e2e-single-%d", time.Now().UnixNano())
-	build := exec.Command(docker, "-H", "unix://"+engine.socket, "build", "-q", "-t", image, ctx)
-	build.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _, _ = dockerCmd(t, "rmi", "-f", image) })
+	image := buildImage(t, "uno-e2e-single", ctx)
 	id := run(t, image)
 	waitLog(t, id, "worker: starting")
 	took := timedStop(t, id)
