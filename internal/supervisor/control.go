@@ -332,12 +332,14 @@ func (sv *Supervisor) operatorStart(targets []*service, restart bool) func() (bo
 	}
 	return func() (bool, string, error) {
 		for _, s := range targets {
-			if !current[s] && s.run == runs[s] {
-				return false, "", nil // the new run has not begun
-			}
 			switch s.state {
 			case Running, Completed:
+				if !current[s] && s.run == runs[s] {
+					return false, "", nil // still the run from before the request
+				}
 			case Failed, Exited, Stopped:
+				// Every target was made to wait or run by the request, so an end state now is
+				// this request's outcome: a failed start, or a dependency that failed.
 				return true, "", fmt.Errorf("%s did not start: %s (%s)", s.name(), s.state, s.lastDescription())
 			default:
 				return false, "", nil

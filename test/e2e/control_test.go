@@ -704,3 +704,34 @@ command = ["sleep", "1000"]
 	p.signal(syscall.SIGTERM)
 	p.expectExit(143)
 }
+
+// TestControlStartFailing: starting a service whose dependency fails again answers at once with
+// the failure, rather than waiting for a start that will not come.
+func TestControlStartFailing(t *testing.T) {
+	needRoot(t)
+	p, _, socket, _ := startControlled(t, `
+[services.keep]
+command = ["sleep", "1000"]
+
+[services.dep]
+type = "oneshot"
+command = ["sh", "-c", "exit 5"]
+essential = false
+
+[services.app]
+command = ["sleep", "1000"]
+depends_on = ["dep"]
+essential = false
+`)
+	waitState(t, socket, "app", "failed")
+	start := time.Now()
+	r := runCtl(t, socket, "start", "app")
+	if r.code != 1 || !strings.Contains(r.stderr, "app did not start: failed") {
+		t.Errorf("start of app: %d %q", r.code, r.stderr)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the answer took %v", took)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
