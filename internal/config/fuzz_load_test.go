@@ -11,30 +11,7 @@ import (
 // mutations explore decoding, the broken ones so that they explore error paths.
 var fuzzLoadSeeds = []string{
 	// The example of the documentation.
-	`[uno]
-grace = "10s"
-log_format = "json"
-
-[services.migrate]
-type = "oneshot"
-command = ["/app/migrate", "up"]
-
-[services.api]
-command = ["/app/api", "--port", "${PORT:-8080}"]
-depends_on = { migrate = "completed" }
-user = "nobody"
-working_dir = "/srv"
-env = { GOMAXPROCS = "2" }
-env_file = "app.env"
-ready = { http = "http://127.0.0.1:8080/healthz", interval = "250ms", timeout = "60s" }
-restart = "on-failure"
-stop_signal = "SIGINT"
-stop_timeout = "8s"
-
-[services.nginx]
-command = "nginx -g 'daemon off;'"
-depends_on = { api = "ready" }
-`,
+	exampleConfig,
 	// Every other key, with numbers where durations may be numbers.
 	`[services.worker]
 command = "/bin/worker --queue=${QUEUE:-default} $$literal"
