@@ -45,7 +45,7 @@ func (p *single) status() control.ServiceStatus {
 	switch {
 	case p.exit != nil:
 		st.State = "exited"
-		st.LastExit = &control.Exit{Code: p.exit.Code(), Description: describe(*p.exit), At: p.exitAt}
+		st.LastExit = &control.Exit{Code: p.exit.Code(), Description: p.exit.String(), At: p.exitAt}
 	case p.pid != 0:
 		st.State, st.Ready, st.Pid = "running", true, p.pid
 		st.UptimeSeconds = time.Since(p.startedAt).Seconds()

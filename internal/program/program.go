@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -101,9 +100,9 @@ func Run(cfg Config) int {
 		if cfg.LogOrphans {
 			level = slog.LevelWarn
 		}
-		log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", describe(e))
+		log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", e.String())
 	})
-	terminal := isForegroundTerminal()
+	terminal := spawn.ForegroundTerminal()
 	// In setsid mode uno hands its terminal over to the program's new session. The kernel answers
 	// a session leader giving up its terminal with a SIGHUP and a SIGCONT that are not meant
 	// for the program.
@@ -166,7 +165,7 @@ func Run(cfg Config) int {
 		}
 	}
 	code := exit.Code()
-	log.Info("program exited", "pid", pid, "status", describe(exit))
+	log.Info("program exited", "pid", pid, "status", exit.String())
 	status.exited(exit)
 	defer stopControl()
 
@@ -193,19 +192,20 @@ func Run(cfg Config) int {
 // as child subreaper if cfg asks for it. It reports whether uno is PID 1.
 func takeOrphans(cfg Config) (pid1 bool) {
 	log := cfg.Log
-	switch {
-	case os.Getpid() == 1:
-		return true
-	case cfg.Subreaper:
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			log.Warn("not PID 1 and cannot become child subreaper; orphans will not be reaped", "err", err)
-		} else {
-			log.Debug("not PID 1: registered as child subreaper", "pid", os.Getpid())
+	if os.Getpid() != 1 && !cfg.Subreaper {
+		if cfg.NotSubreaperWarning != "" {
+			log.Warn(cfg.NotSubreaperWarning)
 		}
-	case cfg.NotSubreaperWarning != "":
-		log.Warn(cfg.NotSubreaperWarning)
+		return false
 	}
-	return false
+	pid1, err := reaper.TakeOrphans()
+	switch {
+	case err != nil:
+		log.Warn(err.Error())
+	case !pid1:
+		log.Debug("not PID 1: registered as child subreaper", "pid", os.Getpid())
+	}
+	return pid1
 }
 
 // catchSignals decides which signals uno handles. On a terminal uno ignores SIGTTIN and SIGTTOU:
@@ -267,26 +267,12 @@ func forward(cfg Config, log *slog.Logger, target int, sig syscall.Signal) {
 	}
 }
 
-// isForegroundTerminal reports whether fd 0 is uno's controlling terminal, which is when the
-// program can be given the foreground.
-func isForegroundTerminal() bool {
-	_, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
-	return err == nil
-}
-
-func describe(e reaper.Exit) string {
-	if e.Status.Signaled() {
-		return "killed by " + signals.Name(e.Status.Signal())
-	}
-	return "exit " + strconv.Itoa(e.Status.ExitStatus())
-}
-
 // Pause runs no program: uno only reaps whatever is handed to it until one of stopOn arrives,
 // then exits 0 (catatonit -P, a pod's pause container).
 func Pause(cfg Config, stopOn ...syscall.Signal) int {
 	log := cfg.Log
 	takeOrphans(cfg)
-	reaper.New(func(e reaper.Exit) { log.Debug("reaped orphan", "pid", e.Pid, "status", describe(e)) })
+	reaper.New(func(e reaper.Exit) { log.Debug("reaped orphan", "pid", e.Pid, "status", e.String()) })
 	// Every catchable signal is handled, or its default action would kill uno; those that do not
 	// end the pause have nobody to go to.
 	sigs := make(chan os.Signal, 16)

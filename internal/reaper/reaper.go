@@ -9,12 +9,16 @@ package reaper
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/signals"
 )
 
 // Exit is how one child ended.
@@ -29,6 +33,26 @@ func (e Exit) Code() int {
 		return 128 + int(e.Status.Signal())
 	}
 	return e.Status.ExitStatus()
+}
+
+// String says how the child ended, for logs: "exit 3" or "killed by SIGTERM".
+func (e Exit) String() string {
+	if e.Status.Signaled() {
+		return "killed by " + signals.Name(e.Status.Signal())
+	}
+	return "exit " + strconv.Itoa(e.Status.ExitStatus())
+}
+
+// TakeOrphans makes orphans come to this process: as PID 1 they do anyway, otherwise it
+// registers as child subreaper. It reports whether the process is PID 1.
+func TakeOrphans() (pid1 bool, err error) {
+	if os.Getpid() == 1 {
+		return true, nil
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return false, fmt.Errorf("not PID 1 and cannot become child subreaper; orphans will not be reaped: %w", err)
+	}
+	return false, nil
 }
 
 // Reaper reaps children. Create it with New before the first child starts.

@@ -154,6 +154,13 @@ func files(stdio [3]*os.File, inherited []int) []uintptr {
 	return fds
 }
 
+// ForegroundTerminal reports whether fd 0 is the caller's controlling terminal, which is when a
+// program can be given its foreground (Spec.Foreground).
+func ForegroundTerminal() bool {
+	_, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil
+}
+
 // LookPath finds the file execvp would run for name, searching path (a $PATH value) when name
 // has no slash. It reports failures as *ExecError, with execvp's precedence: a file that exists
 // but cannot be executed is reported as such only if no later directory has an executable one.

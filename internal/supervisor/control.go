@@ -78,7 +78,7 @@ func (s *service) lastDescription() string {
 	case s.notReady:
 		return "not ready in time"
 	case s.lastExit != nil:
-		return describe(*s.lastExit)
+		return s.lastExit.String()
 	case s.code != 0:
 		return fmt.Sprintf("could not start (status %d)", s.code)
 	}

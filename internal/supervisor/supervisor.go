@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -142,16 +141,20 @@ func Run(opts Options) int {
 
 func (sv *Supervisor) run() int {
 	log := sv.log
-	sv.pid1 = takeOrphans(log)
+	pid1, err := reaper.TakeOrphans()
+	if err != nil {
+		log.Warn(err.Error())
+	}
+	sv.pid1 = pid1
 	// SIGCHLD (the reaper's) and every other signal are caught before the first service starts:
 	// an uncaught one would kill uno, or be lost.
 	sv.reaper = sv.opts.Reaper
 	if sv.reaper == nil {
 		sv.reaper = reaper.New(func(e reaper.Exit) {
-			log.Debug("reaped orphan", "pid", e.Pid, "status", describe(e))
+			log.Debug("reaped orphan", "pid", e.Pid, "status", e.String())
 		})
 	}
-	sv.terminal = isForegroundTerminal()
+	sv.terminal = spawn.ForegroundTerminal()
 	// Services see only 0, 1 and 2 (and their notify socket); what uno inherited goes to the
 	// main program alone, under the same numbers, as in single-program mode.
 	sv.inherited = spawn.KeepInherited()
@@ -527,7 +530,7 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	// What the run left in its process group goes with it, so that a restart does not meet
 	// its predecessor's children (holding a port, say). The final sweep catches the stubborn.
 	_ = unix.Kill(-s.pid, syscall.SIGTERM)
-	attrs := []any{"service", s.name(), "pid", s.pid, "status", describe(e)}
+	attrs := []any{"service", s.name(), "pid", s.pid, "status", e.String()}
 	if uptime := time.Since(s.startedAt); uptime > 0 {
 		attrs = append(attrs, "uptime", uptime.Round(time.Millisecond))
 	}
@@ -894,29 +897,6 @@ func Names(cfg *config.Config) []string {
 		}
 	}
 	return names
-}
-
-// takeOrphans makes orphans come to uno: as PID 1 they do, otherwise uno becomes a subreaper.
-func takeOrphans(log *slog.Logger) (pid1 bool) {
-	if os.Getpid() == 1 {
-		return true
-	}
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		log.Warn("not PID 1 and cannot become child subreaper; orphans will not be reaped", "err", err)
-	}
-	return false
-}
-
-func isForegroundTerminal() bool {
-	_, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
-	return err == nil
-}
-
-func describe(e reaper.Exit) string {
-	if e.Status.Signaled() {
-		return "killed by " + signals.Name(e.Status.Signal())
-	}
-	return "exit " + strconv.Itoa(e.Status.ExitStatus())
 }
 
 func errString(err error) string {

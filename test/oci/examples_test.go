@@ -273,33 +273,8 @@ var dockerCapabilities = []string{
 // image's PATH, and a writable root filesystem of its own.
 func runImage(t *testing.T, runtime string, img *image) *container {
 	t.Helper()
-	spec := map[string]any{
-		"ociVersion": "1.0.2",
-		"process": map[string]any{
-			"terminal": false,
-			"user":     map[string]any{"uid": 0, "gid": 0},
-			"args":     img.args,
-			"env":      []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=uno-example"},
-			"cwd":      "/",
-			"capabilities": map[string]any{
-				"bounding":  dockerCapabilities,
-				"effective": dockerCapabilities,
-				"permitted": dockerCapabilities,
-			},
-		},
-		"root":     map[string]any{"path": img.rootfs, "readonly": false},
-		"hostname": "uno-example",
-		"mounts": []map[string]any{
-			{"destination": "/proc", "type": "proc", "source": "proc"},
-			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev"}},
-		},
-		"linux": map[string]any{
-			"namespaces": []map[string]any{
-				{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"},
-			},
-		},
-	}
+	spec := ociSpec(img.args, []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=uno-example"},
+		img.rootfs, false, "uno-example", dockerCapabilities)
 	return start(t, runtime, t.TempDir(), spec, "uno-example")
 }
 

@@ -128,24 +128,27 @@ type container struct {
 // run starts a container whose process is args, from a bundle of its own over the shared rootfs.
 func run(t *testing.T, runtime string, args ...string) *container {
 	t.Helper()
-	bundle := t.TempDir()
-	spec := map[string]any{
+	spec := ociSpec(args, []string{"PATH=/usr/bin:/bin"}, rootfs(t), true, "uno-test",
+		[]string{"CAP_KILL", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"})
+	spec["process"].(map[string]any)["noNewPrivileges"] = true
+	return start(t, runtime, t.TempDir(), spec, "uno")
+}
+
+// ociSpec is a container running args as root with the given environment, root filesystem,
+// hostname and capabilities, in its own PID, IPC, UTS, mount and network namespaces.
+func ociSpec(args, env []string, root string, readonly bool, hostname string, caps []string) map[string]any {
+	return map[string]any{
 		"ociVersion": "1.0.2",
 		"process": map[string]any{
-			"terminal": false,
-			"user":     map[string]any{"uid": 0, "gid": 0},
-			"args":     args,
-			"env":      []string{"PATH=/usr/bin:/bin"},
-			"cwd":      "/",
-			"capabilities": map[string]any{
-				"bounding":  []string{"CAP_KILL", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"},
-				"effective": []string{"CAP_KILL", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"},
-				"permitted": []string{"CAP_KILL", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"},
-			},
-			"noNewPrivileges": true,
+			"terminal":     false,
+			"user":         map[string]any{"uid": 0, "gid": 0},
+			"args":         args,
+			"env":          env,
+			"cwd":          "/",
+			"capabilities": map[string]any{"bounding": caps, "effective": caps, "permitted": caps},
 		},
-		"root":     map[string]any{"path": rootfs(t), "readonly": true},
-		"hostname": "uno-test",
+		"root":     map[string]any{"path": root, "readonly": readonly},
+		"hostname": hostname,
 		"mounts": []map[string]any{
 			{"destination": "/proc", "type": "proc", "source": "proc"},
 			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
@@ -157,7 +160,6 @@ func run(t *testing.T, runtime string, args ...string) *container {
 			},
 		},
 	}
-	return start(t, runtime, bundle, spec, "uno")
 }
 
 // start writes spec into bundle and runs it with runtime, as a container named after idPrefix
