@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
 	"testing"
 
@@ -54,4 +55,18 @@ func OpenPTY(t testing.TB) (master, slave *os.File) {
 	}
 	t.Cleanup(func() { m.Close(); s.Close() })
 	return m, s
+}
+
+// DefaultSignals undoes a SIGHUP or SIGINT ignored by whoever started the tests (nohup, a
+// background job of a script, some CI runners), so the binaries the tests start get default
+// dispositions, as under a container engine. Go leaves those two ignored when it finds them so
+// (every other signal it handles itself, and a child gets the default); once handled here, a
+// child starts with the default. uno keeps an inherited ignore on purpose, and tests of that set
+// it up themselves. Call it from TestMain.
+func DefaultSignals() {
+	for _, sig := range []os.Signal{unix.SIGHUP, unix.SIGINT} {
+		if signal.Ignored(sig) {
+			signal.Notify(make(chan os.Signal, 1), sig)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/testbin"
+	"github.com/uno-init/uno/internal/testkit"
 )
 
 // socketDir returns a directory for a control socket that other uids can traverse (the test's
@@ -651,6 +652,7 @@ func TestControlSingleProgram(t *testing.T) {
 
 // TestMain removes what tests shared across the package (reachableUno's copy) once all ran.
 func TestMain(m *testing.M) {
+	testkit.DefaultSignals()
 	code := m.Run()
 	if reachablePath != "" {
 		os.RemoveAll(filepath.Dir(reachablePath))

@@ -34,6 +34,7 @@ var engine struct {
 const dockerd, docker = "/usr/sbin/dockerd", "/usr/bin/docker"
 
 func TestMain(m *testing.M) {
+	testkit.DefaultSignals()
 	code := func() int {
 		if os.Geteuid() != 0 {
 			engine.err = fmt.Errorf("needs root to run dockerd")

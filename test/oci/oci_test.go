@@ -46,6 +46,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	testkit.DefaultSignals()
 	code := m.Run()
 	if rootfsDir != "" {
 		os.RemoveAll(rootfsDir)
