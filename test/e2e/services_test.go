@@ -96,7 +96,9 @@ depends_on = ["api"]
 command = ["sh", "-c", 'echo worker-start >> "$MARKS"; trap "echo worker-stop >> \"$MARKS\"; exit 0" TERM; while :; do sleep 0.05; done']
 depends_on = { web = "started" }
 `, "@PORT@", strconv.Itoa(freePort(t))))
+		// worker needs web only "started": its shell may write its mark before web's does.
 		waitMark(t, marks, "worker-start")
+		waitMark(t, marks, "web-start")
 		got := readMarks(t, marks)
 		before(t, got, "migrate-done", "api-start")
 		before(t, got, "api-start", "web-start")
