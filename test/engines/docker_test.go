@@ -242,6 +242,12 @@ func waitLog(t *testing.T, id, want string) {
 	})
 }
 
+// promptStop bounds a stop that must not have waited out a timeout. The exit codes checked
+// beside it (143 or 0, not 137) already prove that the engine sent no SIGKILL after its 10 s;
+// the bound catches a stop that waited for one of uno's own timeouts, with room for a loaded
+// 2-core machine and the CLI's own start-up. The figures themselves are logged.
+const promptStop = 3 * time.Second
+
 // timedStop is `docker stop` of id, and how long it took.
 func timedStop(t *testing.T, id string) time.Duration {
 	t.Helper()
@@ -263,8 +269,8 @@ func TestDockerStop(t *testing.T) {
 	withUno := run(t, "--entrypoint", "/usr/bin/uno", baseImage, "--", "sh", "-c", "echo started; sleep 100")
 	waitLog(t, withUno, "started")
 	took := timedStop(t, withUno)
-	if code := exitCode(t, withUno); code != "143" || took > time.Second {
-		t.Errorf("with uno: docker stop took %v, exit code %s; want under 1s and 143", took, code)
+	if code := exitCode(t, withUno); code != "143" || took > promptStop {
+		t.Errorf("with uno: docker stop took %v, exit code %s; want prompt and 143", took, code)
 	}
 	bare := run(t, baseImage, "sh", "-c", "echo started; sleep 100")
 	waitLog(t, bare, "started")
@@ -289,7 +295,7 @@ func TestDockerInitPath(t *testing.T) {
 	if cmdline := mustDocker(t, "exec", id, "cat", "/proc/1/cmdline"); !strings.HasPrefix(cmdline, "/sbin/docker-init") {
 		t.Errorf("PID 1 is %q, want /sbin/docker-init", cmdline)
 	}
-	if took := timedStop(t, id); took > time.Second {
+	if took := timedStop(t, id); took > promptStop {
 		t.Errorf("docker stop with --init took %v", took)
 	}
 	if code := exitCode(t, id); code != "143" {
@@ -422,7 +428,7 @@ services:
 	}
 	took := time.Since(start)
 	t.Logf("docker-compose down of both containers: %v", took.Round(time.Millisecond))
-	if took > 5*time.Second {
+	if took > promptStop+5*time.Second { // compose is a Python program that stops containers one API call at a time
 		t.Errorf("docker-compose down took %v: a container waited for its stop timeout", took)
 	}
 }
@@ -471,7 +477,7 @@ func TestPodman(t *testing.T) {
 	took := time.Since(start)
 	code, _ := podman("inspect", "-f", "{{.State.ExitCode}}", "uno-podman")
 	t.Logf("podman stop: %v, exit code %s", took.Round(time.Millisecond), code)
-	if took > 2*time.Second || code != "143" {
+	if took > promptStop || code != "143" {
 		t.Errorf("podman stop took %v with exit code %s; want prompt and 143", took, code)
 	}
 }
@@ -567,8 +573,8 @@ func TestExampleSingleProgram(t *testing.T) {
 	id := run(t, image)
 	waitLog(t, id, "worker: starting")
 	took := timedStop(t, id)
-	if code := exitCode(t, id); code != "143" || took > time.Second {
-		t.Errorf("docker stop took %v with exit code %s; want under a second and 143", took, code)
+	if code := exitCode(t, id); code != "143" || took > promptStop {
+		t.Errorf("docker stop took %v with exit code %s; want prompt and 143", took, code)
 	}
 }
 
