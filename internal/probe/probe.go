@@ -19,8 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/uno-init/uno/internal/reaper"
 	"github.com/uno-init/uno/internal/spawn"
 )
@@ -99,9 +97,12 @@ func File(path string) Check {
 }
 
 // Exec checks that a command exits 0. It runs with the service's environment, directory and
-// user, in a process group of its own that is killed if ctx ends first; its output is discarded.
+// user, in a process group of its own that is killed if ctx ends first, and whatever it leaves in
+// that group is killed when it exits (a check runs every interval: leftovers would pile up); its
+// output is discarded.
 func Exec(r *reaper.Reaper, spec spawn.Spec) Check {
 	spec.Pgroup = true
+	spec.GroupSignalOnExit = syscall.SIGKILL
 	return func(ctx context.Context) error {
 		devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 		if err != nil {
@@ -120,7 +121,7 @@ func Exec(r *reaper.Reaper, spec spawn.Spec) Check {
 			}
 			return nil
 		case <-ctx.Done():
-			_ = unix.Kill(-pid, syscall.SIGKILL)
+			_ = r.Signal(pid, true, syscall.SIGKILL)
 			<-exited
 			return ctx.Err()
 		}

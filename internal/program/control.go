@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/reaper"
 	"github.com/uno-init/uno/internal/signals"
@@ -19,6 +17,7 @@ import (
 // actions (start, stop, restart, reload) and logs need uno -c.
 type single struct {
 	name      string
+	reaper    *reaper.Reaper
 	mu        sync.Mutex
 	pid       int
 	startedAt time.Time
@@ -93,7 +92,7 @@ func (p *single) Act(_ context.Context, req control.Request) (string, error) {
 	if st.Pid == 0 {
 		return "", fmt.Errorf("%s is not running (%s)", p.name, st.State)
 	}
-	if err := unix.Kill(st.Pid, sig); err != nil {
+	if err := p.reaper.Signal(st.Pid, false, sig); err != nil {
 		return "", fmt.Errorf("signal %s to %d: %w", signals.Name(sig), st.Pid, err)
 	}
 	return fmt.Sprintf("sent %s to %s", signals.Name(sig), p.name), nil
@@ -103,8 +102,10 @@ var errNoLogs = errors.New("the program's output is not captured: it goes to uno
 
 func (p *single) Logs(string, int) ([][]byte, error)           { return nil, errNoLogs }
 func (p *single) Follow(string) (<-chan []byte, func(), error) { return nil, nil, errNoLogs }
-func newSingle(argv []string) *single                          { return &single{name: filepath.Base(argv[0])} }
-func (p *single) String() string                               { return p.name }
+func newSingle(argv []string, r *reaper.Reaper) *single {
+	return &single{name: filepath.Base(argv[0]), reaper: r}
+}
+func (p *single) String() string { return p.name }
 
 // socketDelay is how long after the program's start the control socket is opened.
 const socketDelay = 20 * time.Millisecond

@@ -116,6 +116,10 @@ func Run(cfg Config) int {
 	signals.Notify(sigs, caught...)
 
 	spec := spawn.Spec{Argv: cfg.Argv}
+	if cfg.TermGroupOnExit {
+		// dumb-init's way: what the program leaves in its group is asked to go with it.
+		spec.GroupSignalOnExit = cfg.Rewrites.Apply(syscall.SIGTERM)
+	}
 	switch {
 	case cfg.Setsid:
 		spec.Setsid = true
@@ -141,14 +145,11 @@ func Run(cfg Config) int {
 	// signals (see signals.Notify); its pidfd cannot.
 	r.Watch(pid)
 	log.Info("started program", "pid", pid, "argv", cfg.Argv)
-	status := newSingle(cfg.Argv)
+	status := newSingle(cfg.Argv, r)
 	status.started(pid)
 	stopControl := serveControl(cfg, status)
 
-	target := pid
-	if cfg.Pgroup || cfg.Setsid {
-		target = -pid
-	}
+	toGroup := cfg.Pgroup || cfg.Setsid
 	var exit reaper.Exit
 	for running := true; running; {
 		select {
@@ -159,7 +160,7 @@ func Run(cfg Config) int {
 				log.Debug("ignored signal caused by giving up the terminal", "signal", signals.Name(sig))
 				continue
 			}
-			forward(cfg, log, target, sig)
+			forward(cfg, log, r, pid, toGroup, sig)
 		case exit = <-exited:
 			running = false
 		}
@@ -169,11 +170,6 @@ func Run(cfg Config) int {
 	status.exited(exit)
 	defer stopControl()
 
-	if cfg.TermGroupOnExit {
-		if to := cfg.Rewrites.Apply(syscall.SIGTERM); to != 0 {
-			_ = unix.Kill(-pid, to) // the group may be empty already
-		}
-	}
 	if cfg.Grace > 0 {
 		// SIGTERM, SIGINT or SIGQUIT meanwhile (a second docker stop) skips the rest of the grace.
 		sw := &sweep.Sweeper{Reaper: r, PID1: pid1, Log: log}
@@ -240,8 +236,8 @@ func releaseTerminal(log *slog.Logger) bool {
 	return true
 }
 
-// forward passes sig on to target (a pid, or a negative process group id).
-func forward(cfg Config, log *slog.Logger, target int, sig syscall.Signal) {
+// forward passes sig on to the program, pid, or with toGroup to its process group.
+func forward(cfg Config, log *slog.Logger, r *reaper.Reaper, pid int, toGroup bool, sig syscall.Signal) {
 	isJobControl := slices.Contains(jobControl, sig)
 	if isJobControl && cfg.NoJobControl {
 		log.Debug("dropped job-control signal", "signal", signals.Name(sig))
@@ -252,7 +248,11 @@ func forward(cfg Config, log *slog.Logger, target int, sig syscall.Signal) {
 		log.Debug("dropped signal", "signal", signals.Name(sig))
 		return
 	}
-	if err := unix.Kill(target, to); err != nil {
+	target := pid // for the log: a group is written as its negative id, as kill(1) takes it
+	if toGroup {
+		target = -pid
+	}
+	if err := r.Signal(pid, toGroup, to); err != nil {
 		log.Debug("cannot forward signal", "signal", signals.Name(to), "to", target, "err", err)
 	} else {
 		attrs := []any{"signal", signals.Name(to), "to", target}

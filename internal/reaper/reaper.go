@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -56,14 +57,22 @@ func TakeOrphans() (pid1 bool, err error) {
 }
 
 // Reaper reaps children. Create it with New before the first child starts.
+//
+// A registered child's pid is only ever signalled through Signal, under the same lock as its
+// reaping, so that uno never signals a pid (or a process group id) that has been freed and
+// may already belong to a stranger: pids are reused, quickly when something forks hard.
 type Reaper struct {
 	sigchld chan os.Signal
 
+	// mu is held across every reaping wait, every Start (fork included) and every Signal.
 	mu      sync.Mutex
-	waiters map[int]chan Exit
-	// spawns counts Start calls; a wait4 that saw "no children" only means "empty" if no child was
-	// started while it ran.
-	spawns  uint64
+	waiters map[int]*waiter
+	// groupLeaders counts waiters with a group signal: while there are any, each exited child
+	// is looked at (waitid WNOWAIT) before it is reaped.
+	groupLeaders int
+	// noPeek: the kernel refused waitid with __WALL (before Linux 4.7); group signals then go
+	// out just after the reap, as they would from a reaper that could not peek.
+	noPeek  bool
 	empty   bool
 	emptyCh chan struct{} // closed when empty becomes true; replaced when a child starts
 	orphans uint64
@@ -71,13 +80,22 @@ type Reaper struct {
 	onOrphan func(Exit)
 }
 
+// waiter is a child started through Start, not reaped yet.
+type waiter struct {
+	exited      chan Exit
+	groupSignal syscall.Signal // sent to the child's process group as it exits, 0 for none
+}
+
+// ErrReaped is Signal's answer for a child that is not (or no longer) waiting to be reaped.
+var ErrReaped = errors.New("process has already exited")
+
 // New registers for SIGCHLD and starts reaping. onOrphan, if not nil, is called from the reaper's
 // goroutine for every reaped process that nobody registered for.
 func New(onOrphan func(Exit)) *Reaper {
 	r := &Reaper{
 		// One slot is enough: SIGCHLDs coalesce anyway, and every wake-up drains all zombies.
 		sigchld:  make(chan os.Signal, 1),
-		waiters:  make(map[int]chan Exit),
+		waiters:  make(map[int]*waiter),
 		emptyCh:  make(chan struct{}),
 		onOrphan: onOrphan,
 	}
@@ -100,68 +118,145 @@ func (r *Reaper) Reap() { r.reap() }
 
 func (r *Reaper) reap() {
 	for {
-		r.mu.Lock()
-		spawns := r.spawns
-		r.mu.Unlock()
-
-		var ws unix.WaitStatus
-		// __WALL: also children that announce their exit with a signal other than SIGCHLD.
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WALL, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.ECHILD):
-			r.mu.Lock()
-			if r.spawns == spawns && !r.empty {
-				r.empty = true
-				close(r.emptyCh)
-			}
-			r.mu.Unlock()
-			return
-		case err != nil || pid <= 0:
-			// 0: children exist, none has exited yet.
+		w, e, more := r.reapOne()
+		if !more {
 			return
 		}
-		r.deliver(Exit{Pid: pid, Status: ws})
+		if e.Pid == 0 {
+			continue // interrupted
+		}
+		if w != nil {
+			w.exited <- e // buffered: never blocks the reaper
+		} else if r.onOrphan != nil {
+			r.onOrphan(e)
+		}
 	}
 }
 
-func (r *Reaper) deliver(e Exit) {
+// reapOne reaps one exited child, if there is one. A child whose process group must be signalled
+// gets that signal first, while it is a zombie: a zombie's pid, and so its group's id, cannot be
+// handed to another process yet. It returns the child's waiter (nil for an orphan), its exit
+// (Pid 0 after an interrupted wait), and whether to go on.
+func (r *Reaper) reapOne() (w *waiter, e Exit, more bool) {
 	r.mu.Lock()
-	ch, ok := r.waiters[e.Pid]
-	if ok {
-		delete(r.waiters, e.Pid)
-	} else {
+	defer r.mu.Unlock()
+	pid := -1
+	if r.groupLeaders > 0 && !r.noPeek {
+		exited, err := peekExited()
+		switch {
+		case errors.Is(err, unix.EINTR):
+			return nil, Exit{}, true
+		case errors.Is(err, unix.EINVAL):
+			r.noPeek = true // __WALL with waitid needs Linux 4.7
+		case errors.Is(err, unix.ECHILD):
+			r.markEmpty()
+			return nil, Exit{}, false
+		case err != nil || exited == 0:
+			return nil, Exit{}, false // children exist, none has exited yet
+		default:
+			pid = exited
+			if w := r.waiters[pid]; w != nil && w.groupSignal != 0 {
+				_ = unix.Kill(-pid, w.groupSignal)
+			}
+		}
+	}
+	var ws unix.WaitStatus
+	// __WALL: also children that announce their exit with a signal other than SIGCHLD.
+	got, err := unix.Wait4(pid, &ws, unix.WNOHANG|unix.WALL, nil)
+	switch {
+	case errors.Is(err, unix.EINTR):
+		return nil, Exit{}, true
+	case errors.Is(err, unix.ECHILD):
+		r.markEmpty()
+		return nil, Exit{}, false
+	case err != nil || got <= 0:
+		return nil, Exit{}, false // 0: children exist, none has exited yet
+	}
+	e = Exit{Pid: got, Status: ws}
+	w, ok := r.waiters[got]
+	if !ok {
 		r.orphans++
+		return nil, e, true
 	}
-	r.mu.Unlock()
-	if ok {
-		ch <- e // buffered: never blocks the reaper
-		return
+	delete(r.waiters, got)
+	if w.groupSignal != 0 {
+		r.groupLeaders--
+		if pid != got {
+			// Reaped without a look first (an old kernel): the group may still hold the child's
+			// other processes, and then its id is still theirs.
+			_ = unix.Kill(-got, w.groupSignal)
+		}
 	}
-	if r.onOrphan != nil {
-		r.onOrphan(e)
+	return w, e, true
+}
+
+// markEmpty records that no child is left. The caller holds mu, so no Start is under way.
+func (r *Reaper) markEmpty() {
+	if !r.empty {
+		r.empty = true
+		close(r.emptyCh)
 	}
+}
+
+// peekExited returns the pid of a child that has exited, without reaping it (0: none yet).
+func peekExited() (int, error) {
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil); err != nil {
+		return 0, err
+	}
+	return siginfoPid(&info), nil
+}
+
+// siginfoPid reads si_pid, the first field of the union that follows si_signo, si_errno and
+// si_code in siginfo_t; the union is aligned like a pointer. x/sys/unix leaves it unnamed.
+func siginfoPid(info *unix.Siginfo) int {
+	const ptr = unsafe.Sizeof(uintptr(0))
+	const offset = (12 + ptr - 1) &^ (ptr - 1)
+	return int(*(*int32)(unsafe.Add(unsafe.Pointer(info), offset)))
 }
 
 // Start runs start, which must create exactly one child process and return its pid, and registers
 // that pid so its exit is delivered on the returned channel (buffered, one value) rather than
 // treated as an orphan. The registration happens before the reaper can observe the exit.
 func (r *Reaper) Start(start func() (pid int, err error)) (pid int, exited <-chan Exit, err error) {
+	return r.StartGroupLeader(0, start)
+}
+
+// StartGroupLeader is Start for a child that leads a process group of its own: when it exits,
+// groupSignal (if not 0) goes to what is left in its group, before the child is reaped, so that
+// the signal cannot reach a group that merely reuses the number.
+func (r *Reaper) StartGroupLeader(groupSignal syscall.Signal, start func() (pid int, err error)) (pid int, exited <-chan Exit, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.spawns++
 	pid, err = start()
 	if err != nil {
 		return 0, nil, err
 	}
-	ch := make(chan Exit, 1)
-	r.waiters[pid] = ch
+	w := &waiter{exited: make(chan Exit, 1), groupSignal: groupSignal}
+	r.waiters[pid] = w
+	if groupSignal != 0 {
+		r.groupLeaders++
+	}
 	if r.empty {
 		r.empty = false
 		r.emptyCh = make(chan struct{})
 	}
-	return pid, ch, nil
+	return pid, w.exited, nil
+}
+
+// Signal sends sig to pid, a child started through Start, or with group to its process group,
+// but only while that child is not reaped: until then neither its pid nor its group's id can
+// belong to anyone else. Afterwards it sends nothing and returns ErrReaped.
+func (r *Reaper) Signal(pid int, group bool, sig syscall.Signal) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.waiters[pid]; !ok || pid <= 0 {
+		return ErrReaped
+	}
+	if group {
+		return unix.Kill(-pid, sig)
+	}
+	return unix.Kill(pid, sig)
 }
 
 // Empty returns a channel that is closed once uno has no child left at all: every process it

@@ -1,8 +1,12 @@
 package reaper
 
 import (
+	"errors"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -95,4 +99,84 @@ func TestExitStatusesAndOrphans(t *testing.T) {
 	if e := await(t, exited); e.Pid != pid || e.Code() != 7 {
 		t.Fatalf("watched child: %+v code %d", e, e.Code())
 	}
+}
+
+// TestGroupSignalOnExit: what a group leader leaves in its group gets the group signal when the
+// leader exits, and Signal refuses a child that has been reaped, so that neither can reach a
+// stranger that was given the freed pid.
+func TestGroupSignalOnExit(t *testing.T) {
+	r := reaperOf()
+	dir := t.TempDir()
+	leftoverFile := dir + "/leftover"
+	// The leader leaves a sleep in its group and exits at once.
+	pid, exited, err := r.StartGroupLeader(syscall.SIGTERM, func() (int, error) {
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", `sleep 1000 & echo $! > "$1"; exit 3`, "sh", leftoverFile},
+			&syscall.ProcAttr{Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := await(t, exited); e.Pid != pid || e.Code() != 3 {
+		t.Fatalf("leader: %+v", e)
+	}
+	data, err := os.ReadFile(leftoverFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftover, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		i := slices.IndexFunc(orphans, func(e Exit) bool { return e.Pid == leftover })
+		var e Exit
+		if i >= 0 {
+			e = orphans[i]
+		}
+		mu.Unlock()
+		if i >= 0 {
+			if !e.Status.Signaled() || e.Status.Signal() != syscall.SIGTERM {
+				t.Fatalf("leftover sleep ended %v, want killed by SIGTERM", e)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = unix.Kill(leftover, syscall.SIGKILL)
+			t.Fatal("the leftover sleep was not stopped when its group leader exited")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := r.Signal(pid, true, syscall.SIGTERM); !errors.Is(err, ErrReaped) {
+		t.Fatalf("Signal after the reap: %v, want ErrReaped", err)
+	}
+
+	// Signal reaches a child that runs, and its group.
+	pid, exited = start(t, r, "/bin/sleep", "1000")
+	if err := r.Signal(pid, false, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if e := await(t, exited); !e.Status.Signaled() || e.Status.Signal() != syscall.SIGUSR1 {
+		t.Fatalf("sleep: %v, want killed by SIGUSR1", e)
+	}
+}
+
+// TestSiginfoPid reads si_pid from what waitid reports of a stopped child (the reaper waits for
+// exits only, so it does not take this report).
+func TestSiginfoPid(t *testing.T) {
+	r := reaperOf()
+	pid, exited := start(t, r, "/bin/sleep", "1000")
+	if err := unix.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := siginfoPid(&info); got != pid {
+		t.Errorf("si_pid %d, want %d", got, pid)
+	}
+	_ = r.Signal(pid, false, syscall.SIGKILL)
+	await(t, exited)
 }

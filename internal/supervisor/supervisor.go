@@ -22,8 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/logmux"
@@ -281,7 +279,7 @@ func (sv *Supervisor) handle(ev any) {
 		if ev.run == s.run && s.state == Stopping {
 			sv.log.Warn("service did not stop in time; killing it", "service", s.name(), "pid", s.pid,
 				"waited", time.Since(s.stopSignalAt).Round(time.Millisecond))
-			_ = unix.Kill(-s.pid, syscall.SIGKILL)
+			_ = sv.reaper.Signal(s.pid, true, syscall.SIGKILL)
 		}
 	case graceEvent:
 		if !sv.hurried {
@@ -341,6 +339,9 @@ func (sv *Supervisor) start(s *service) {
 		Env:    s.cfg.Env,
 		Dir:    s.cfg.Dir,
 		Pgroup: true,
+		// What a run leaves in its process group goes with it, so that a restart does not meet
+		// its predecessor's children (holding a port, say). The final sweep catches the stubborn.
+		GroupSignalOnExit: syscall.SIGTERM,
 	}
 	if s.cfg.User != nil {
 		spec.Credential = s.cfg.User.Credential()
@@ -527,9 +528,6 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	if s.notReady {
 		s.code = 1
 	}
-	// What the run left in its process group goes with it, so that a restart does not meet
-	// its predecessor's children (holding a port, say). The final sweep catches the stubborn.
-	_ = unix.Kill(-s.pid, syscall.SIGTERM)
 	attrs := []any{"service", s.name(), "pid", s.pid, "status", e.String()}
 	if uptime := time.Since(s.startedAt); uptime > 0 {
 		attrs = append(attrs, "uptime", uptime.Round(time.Millisecond))
@@ -696,7 +694,7 @@ func (sv *Supervisor) signal(sig syscall.Signal) {
 }
 
 func (sv *Supervisor) forward(s *service, sig syscall.Signal) {
-	if err := unix.Kill(s.pid, sig); err != nil {
+	if err := sv.reaper.Signal(s.pid, false, sig); err != nil {
 		sv.log.Debug("cannot forward signal", "service", s.name(), "signal", signals.Name(sig), "err", err)
 		return
 	}
@@ -775,9 +773,9 @@ func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
 	if sv.hurried {
 		sig = syscall.SIGKILL
 	}
-	_ = unix.Kill(-s.pid, sig)
+	_ = sv.reaper.Signal(s.pid, true, sig)
 	// A stopped process cannot act on the signal until it runs again.
-	_ = unix.Kill(-s.pid, syscall.SIGCONT)
+	_ = sv.reaper.Signal(s.pid, true, syscall.SIGCONT)
 	run := s.run
 	s.killAt = time.AfterFunc(max(timeout, 0), func() { sv.events <- killEvent{svc: s, run: run} })
 }
@@ -788,7 +786,7 @@ func (sv *Supervisor) hurry() {
 	for _, s := range sv.services {
 		if s.state.active() {
 			s.state = Stopping
-			_ = unix.Kill(-s.pid, syscall.SIGKILL)
+			_ = sv.reaper.Signal(s.pid, true, syscall.SIGKILL)
 		}
 	}
 }
