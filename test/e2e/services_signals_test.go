@@ -69,9 +69,8 @@ command = ["sh", "-c", 'echo side-says-hello; exec sleep 1000']
 	if !strings.Contains(s.out.String(), "\x1b[") {
 		t.Errorf("no colour on a terminal:\n%q", s.out.String())
 	}
-	if fg := s.foregroundCommand(); fg != "sleep" {
-		t.Errorf("foreground is %q, want the main program (sleep)", fg)
-	}
+	// The shell has printed its line but may not have exec'd sleep yet.
+	poll(t, "the main program (sleep) to own the terminal", func() bool { return s.foregroundCommand() == "sleep" })
 	s.typeIn("\x03")
 	s.expectExit(130)
 }
