@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -186,39 +185,13 @@ func (p *proc) rest() []string {
 
 // signal sends sig to uno.
 //
-// uno registers most signals only after it has started its program (signals.Notify: the start
-// path stays short), and one sent before that is dropped, as documented. On a loaded machine
-// that can take longer than the program needs to say it is ready, so signal first waits, a few
-// seconds at most, until uno has registered sig: os/signal's registration thread keeps each
-// signal blocked in its own mask until then. (A signal uno never registers just waits them out.)
+// It first waits until uno has registered sig (see testkit.AwaitSignalRegistered).
 func (p *proc) signal(sig syscall.Signal) {
 	p.t.Helper()
-	for end := time.Now().Add(5 * time.Second); blocksSignal(p.cmd.Process.Pid, sig) && time.Now().Before(end); {
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.AwaitSignalRegistered(p.cmd.Process.Pid, sig)
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		p.t.Fatalf("signal %v: %v", sig, err)
 	}
-}
-
-// blocksSignal reports whether a thread of pid has sig blocked (SigBlk in /proc's task status).
-func blocksSignal(pid int, sig syscall.Signal) bool {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
-	for _, task := range tasks {
-		data, err := os.ReadFile(task)
-		if err != nil {
-			continue
-		}
-		_, rest, ok := strings.Cut(string(data), "\nSigBlk:\t")
-		if !ok {
-			continue
-		}
-		mask, err := strconv.ParseUint(strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0]), 16, 64)
-		if err == nil && mask&(1<<(sig-1)) != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // wait waits for uno to exit and returns its exit status (128+n if a signal killed it).
