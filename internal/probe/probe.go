@@ -102,7 +102,7 @@ func File(path string) Check {
 // output is discarded.
 func Exec(r *reaper.Reaper, spec spawn.Spec) Check {
 	spec.Pgroup = true
-	spec.GroupSignalOnExit = syscall.SIGKILL
+	spec.OnGroupExit = reaper.GroupExit{Signal: syscall.SIGKILL}
 	return func(ctx context.Context) error {
 		devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 		if err != nil {

@@ -118,7 +118,7 @@ func Run(cfg Config) int {
 	spec := spawn.Spec{Argv: cfg.Argv}
 	if cfg.TermGroupOnExit {
 		// dumb-init's way: what the program leaves in its group is asked to go with it.
-		spec.GroupSignalOnExit = cfg.Rewrites.Apply(syscall.SIGTERM)
+		spec.OnGroupExit = reaper.GroupExit{Signal: cfg.Rewrites.Apply(syscall.SIGTERM)}
 	}
 	switch {
 	case cfg.Setsid:

@@ -8,6 +8,7 @@
 package reaper
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -26,6 +27,8 @@ import (
 type Exit struct {
 	Pid    int
 	Status unix.WaitStatus
+	// Leftovers is what a group leader started with GroupExit.Hold left in its group (nil: none).
+	Leftovers *Leftovers
 }
 
 // Code is the exit status a shell would report: the exit code, or 128+n when signal n killed it.
@@ -67,8 +70,8 @@ type Reaper struct {
 	// mu is held across every reaping wait, every Start (fork included) and every Signal.
 	mu      sync.Mutex
 	waiters map[int]*waiter
-	// groupLeaders counts waiters with a group signal: while there are any, each exited child
-	// is looked at (waitid WNOWAIT) before it is reaped.
+	// groupLeaders counts waiters with a GroupExit signal: while there are any, each exited
+	// child is looked at (waitid WNOWAIT) before it is reaped.
 	groupLeaders int
 	// noPeek: the kernel refused waitid with __WALL (before Linux 4.7); group signals then go
 	// out just after the reap, as they would from a reaper that could not peek.
@@ -83,7 +86,103 @@ type Reaper struct {
 // waiter is a child started through Start, not reaped yet.
 type waiter struct {
 	exited      chan Exit
-	groupSignal syscall.Signal // sent to the child's process group as it exits, 0 for none
+	onGroupExit GroupExit
+}
+
+// GroupExit says what becomes of the rest of a group leader's process group when the leader
+// exits. It is done while the leader is a zombie, when the group's id cannot be anyone else's.
+type GroupExit struct {
+	// Signal goes to the processes left in the group (SIGCONT follows, for stopped ones); 0: none.
+	Signal syscall.Signal
+	// Hold keeps those processes, through pidfds, in the leader's Exit.Leftovers, so that they
+	// can be dealt with later without the risk of reaching whoever gets their pids next.
+	Hold bool
+}
+
+// maxHeld bounds the leftovers held for one group; the final sweep deals with any more.
+const maxHeld = 1024
+
+// Leftovers are processes a group leader left in its group, held through pidfds.
+type Leftovers struct{ fds []int }
+
+// Kill sends sig to those of them still running, lets them go, and returns how many it reached.
+func (l *Leftovers) Kill(sig syscall.Signal) int {
+	n := 0
+	for _, fd := range l.fds {
+		if unix.PidfdSendSignal(fd, sig, nil, 0) == nil {
+			n++
+		}
+	}
+	l.Release()
+	return n
+}
+
+// Release lets them go without a signal.
+func (l *Leftovers) Release() {
+	for _, fd := range l.fds {
+		unix.Close(fd)
+	}
+	l.fds = nil
+}
+
+// act does g to the group that leader led, while leader is a zombie.
+func (g GroupExit) act(leader int) *Leftovers {
+	_ = unix.Kill(-leader, g.Signal)
+	if g.Signal != syscall.SIGKILL && g.Signal != syscall.SIGCONT {
+		_ = unix.Kill(-leader, syscall.SIGCONT)
+	}
+	if !g.Hold {
+		return nil
+	}
+	var held Leftovers
+	for _, pid := range groupMembers(leader) {
+		if len(held.fds) == maxHeld {
+			break
+		}
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			held.fds = append(held.fds, fd)
+		}
+	}
+	if len(held.fds) == 0 {
+		return nil
+	}
+	return &held
+}
+
+// groupMembers lists the live processes of process group pgid other than pgid itself, from
+// /proc/PID/stat (fields after the command name, which may hold spaces and parentheses: state,
+// ppid, pgrp).
+// It finds nothing when /proc belongs to another PID namespace (uno as PID 1 of a namespace
+// without a /proc of its own): those pids would not be uno's to use.
+func groupMembers(pgid int) []int {
+	if self, err := os.Readlink("/proc/self"); err != nil || self != strconv.Itoa(os.Getpid()) {
+		return nil
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	want := []byte(strconv.Itoa(pgid))
+	var members []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pgid {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		fields := bytes.Fields(stat[i+1:])
+		if len(fields) > 2 && !bytes.Equal(fields[0], []byte("Z")) && bytes.Equal(fields[2], want) {
+			members = append(members, pid)
+		}
+	}
+	return members
 }
 
 // ErrReaped is Signal's answer for a child that is not (or no longer) waiting to be reaped.
@@ -141,6 +240,7 @@ func (r *Reaper) reapOne() (w *waiter, e Exit, more bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pid := -1
+	var leftovers *Leftovers
 	if r.groupLeaders > 0 && !r.noPeek {
 		exited, err := peekExited()
 		switch {
@@ -155,14 +255,18 @@ func (r *Reaper) reapOne() (w *waiter, e Exit, more bool) {
 			return nil, Exit{}, false // children exist, none has exited yet
 		default:
 			pid = exited
-			if w := r.waiters[pid]; w != nil && w.groupSignal != 0 {
-				_ = unix.Kill(-pid, w.groupSignal)
+			if w := r.waiters[pid]; w != nil && w.onGroupExit.Signal != 0 {
+				leftovers = w.onGroupExit.act(pid)
 			}
 		}
 	}
 	var ws unix.WaitStatus
 	// __WALL: also children that announce their exit with a signal other than SIGCHLD.
 	got, err := unix.Wait4(pid, &ws, unix.WNOHANG|unix.WALL, nil)
+	if got != pid && leftovers != nil {
+		leftovers.Release() // cannot happen: the child just seen is there to reap
+		leftovers = nil
+	}
 	switch {
 	case errors.Is(err, unix.EINTR):
 		return nil, Exit{}, true
@@ -172,19 +276,20 @@ func (r *Reaper) reapOne() (w *waiter, e Exit, more bool) {
 	case err != nil || got <= 0:
 		return nil, Exit{}, false // 0: children exist, none has exited yet
 	}
-	e = Exit{Pid: got, Status: ws}
+	e = Exit{Pid: got, Status: ws, Leftovers: leftovers}
 	w, ok := r.waiters[got]
 	if !ok {
 		r.orphans++
 		return nil, e, true
 	}
 	delete(r.waiters, got)
-	if w.groupSignal != 0 {
+	if w.onGroupExit.Signal != 0 {
 		r.groupLeaders--
 		if pid != got {
-			// Reaped without a look first (an old kernel): the group may still hold the child's
-			// other processes, and then its id is still theirs.
-			_ = unix.Kill(-got, w.groupSignal)
+			// Reaped without a look first (an old kernel): if the group still holds the child's
+			// other processes its id is still theirs; if not, the signal may go astray, and
+			// holding what it finds could hold a stranger's, so nothing is held.
+			_ = unix.Kill(-got, w.onGroupExit.Signal)
 		}
 	}
 	return w, e, true
@@ -219,22 +324,22 @@ func siginfoPid(info *unix.Siginfo) int {
 // that pid so its exit is delivered on the returned channel (buffered, one value) rather than
 // treated as an orphan. The registration happens before the reaper can observe the exit.
 func (r *Reaper) Start(start func() (pid int, err error)) (pid int, exited <-chan Exit, err error) {
-	return r.StartGroupLeader(0, start)
+	return r.StartGroupLeader(GroupExit{}, start)
 }
 
 // StartGroupLeader is Start for a child that leads a process group of its own: when it exits,
-// groupSignal (if not 0) goes to what is left in its group, before the child is reaped, so that
-// the signal cannot reach a group that merely reuses the number.
-func (r *Reaper) StartGroupLeader(groupSignal syscall.Signal, start func() (pid int, err error)) (pid int, exited <-chan Exit, err error) {
+// onExit is done to what is left in its group before the child is reaped, so that it cannot
+// reach a group that merely reuses the number.
+func (r *Reaper) StartGroupLeader(onExit GroupExit, start func() (pid int, err error)) (pid int, exited <-chan Exit, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pid, err = start()
 	if err != nil {
 		return 0, nil, err
 	}
-	w := &waiter{exited: make(chan Exit, 1), groupSignal: groupSignal}
+	w := &waiter{exited: make(chan Exit, 1), onGroupExit: onExit}
 	r.waiters[pid] = w
-	if groupSignal != 0 {
+	if onExit.Signal != 0 {
 		r.groupLeaders++
 	}
 	if r.empty {

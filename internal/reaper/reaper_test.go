@@ -109,7 +109,7 @@ func TestGroupSignalOnExit(t *testing.T) {
 	dir := t.TempDir()
 	leftoverFile := dir + "/leftover"
 	// The leader leaves a sleep in its group and exits at once.
-	pid, exited, err := r.StartGroupLeader(syscall.SIGTERM, func() (int, error) {
+	pid, exited, err := r.StartGroupLeader(GroupExit{Signal: syscall.SIGTERM}, func() (int, error) {
 		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", `sleep 1000 & echo $! > "$1"; exit 3`, "sh", leftoverFile},
 			&syscall.ProcAttr{Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setpgid: true}})
 	})
@@ -119,40 +119,14 @@ func TestGroupSignalOnExit(t *testing.T) {
 	if e := await(t, exited); e.Pid != pid || e.Code() != 3 {
 		t.Fatalf("leader: %+v", e)
 	}
-	data, err := os.ReadFile(leftoverFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leftover, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		i := slices.IndexFunc(orphans, func(e Exit) bool { return e.Pid == leftover })
-		var e Exit
-		if i >= 0 {
-			e = orphans[i]
-		}
-		mu.Unlock()
-		if i >= 0 {
-			if !e.Status.Signaled() || e.Status.Signal() != syscall.SIGTERM {
-				t.Fatalf("leftover sleep ended %v, want killed by SIGTERM", e)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = unix.Kill(leftover, syscall.SIGKILL)
-			t.Fatal("the leftover sleep was not stopped when its group leader exited")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if e := awaitOrphan(t, readPid(t, leftoverFile)); !e.Status.Signaled() || e.Status.Signal() != syscall.SIGTERM {
+		t.Fatalf("leftover sleep ended %v, want killed by SIGTERM", e)
 	}
 	if err := r.Signal(pid, true, syscall.SIGTERM); !errors.Is(err, ErrReaped) {
 		t.Fatalf("Signal after the reap: %v, want ErrReaped", err)
 	}
 
-	// Signal reaches a child that runs, and its group.
+	// Signal reaches a child that runs.
 	pid, exited = start(t, r, "/bin/sleep", "1000")
 	if err := r.Signal(pid, false, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
@@ -179,4 +153,65 @@ func TestSiginfoPid(t *testing.T) {
 	}
 	_ = r.Signal(pid, false, syscall.SIGKILL)
 	await(t, exited)
+}
+
+// TestGroupExitHold: a leftover that ignores the group signal is held, and killed through its
+// pidfd later.
+func TestGroupExitHold(t *testing.T) {
+	r := reaperOf()
+	leftoverFile := t.TempDir() + "/leftover"
+	_, exited, err := r.StartGroupLeader(GroupExit{Signal: syscall.SIGTERM, Hold: true}, func() (int, error) {
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", `(trap "" TERM; exec sleep 1000) & echo $! > "$1"; exit 0`, "sh", leftoverFile},
+			&syscall.ProcAttr{Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := await(t, exited)
+	leftover := readPid(t, leftoverFile)
+	if e.Leftovers == nil || len(e.Leftovers.fds) != 1 {
+		_ = unix.Kill(leftover, syscall.SIGKILL)
+		t.Fatalf("leftovers held: %+v, want the one sleep", e.Leftovers)
+	}
+	if n := e.Leftovers.Kill(syscall.SIGKILL); n != 1 {
+		t.Fatalf("Kill reached %d, want 1", n)
+	}
+	if o := awaitOrphan(t, leftover); !o.Status.Signaled() || o.Status.Signal() != syscall.SIGKILL {
+		t.Fatalf("leftover ended %v, want killed by SIGKILL (it ignores SIGTERM)", o)
+	}
+}
+
+// readPid reads the pid a shell wrote to file.
+func readPid(t *testing.T, file string) int {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// awaitOrphan waits for pid to be reaped as an orphan and returns how it ended; if it is not,
+// it kills it and fails.
+func awaitOrphan(t *testing.T, pid int) Exit {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		i := slices.IndexFunc(orphans, func(e Exit) bool { return e.Pid == pid })
+		var e Exit
+		if i >= 0 {
+			e = orphans[i]
+		}
+		mu.Unlock()
+		if i >= 0 {
+			return e
+		}
+	}
+	_ = unix.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("%d was not reaped within 20s", pid)
+	return Exit{}
 }

@@ -41,9 +41,9 @@ type Spec struct {
 	// fd 0 becomes its controlling terminal.
 	Setsid  bool
 	Setctty bool
-	// GroupSignalOnExit, with Pgroup or Setsid, goes to what the program leaves in its process
+	// OnGroupExit, with Pgroup or Setsid, is done to what the program leaves in its process
 	// group when it exits (see reaper.StartGroupLeader).
-	GroupSignalOnExit syscall.Signal
+	OnGroupExit reaper.GroupExit
 
 	Credential *syscall.Credential
 
@@ -120,17 +120,17 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 			Credential: spec.Credential,
 		},
 	}
-	var groupSignal syscall.Signal
+	var onGroupExit reaper.GroupExit
 	if spec.Pgroup || spec.Setsid {
-		groupSignal = spec.GroupSignalOnExit
+		onGroupExit = spec.OnGroupExit
 	}
-	pid, exited, err = r.StartGroupLeader(groupSignal, func() (int, error) {
+	pid, exited, err = r.StartGroupLeader(onGroupExit, func() (int, error) {
 		return syscall.ForkExec(path, spec.Argv, attr)
 	})
 	if errors.Is(err, syscall.ENOEXEC) {
 		// A script without "#!": execvp, and so every shell and peer init, runs it with /bin/sh.
 		argv := append([]string{"sh", path}, spec.Argv[1:]...)
-		pid, exited, err = r.StartGroupLeader(groupSignal, func() (int, error) {
+		pid, exited, err = r.StartGroupLeader(onGroupExit, func() (int, error) {
 			return syscall.ForkExec("/bin/sh", argv, attr)
 		})
 	}

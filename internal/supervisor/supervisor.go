@@ -340,8 +340,9 @@ func (sv *Supervisor) start(s *service) {
 		Dir:    s.cfg.Dir,
 		Pgroup: true,
 		// What a run leaves in its process group goes with it, so that a restart does not meet
-		// its predecessor's children (holding a port, say). The final sweep catches the stubborn.
-		GroupSignalOnExit: syscall.SIGTERM,
+		// its predecessor's children (holding a port, say): SIGTERM as the run ends, SIGKILL
+		// after stop_timeout (killLeftoversLater).
+		OnGroupExit: reaper.GroupExit{Signal: syscall.SIGTERM, Hold: true},
 	}
 	if s.cfg.User != nil {
 		spec.Credential = s.cfg.User.Credential()
@@ -521,6 +522,10 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	if s.killAt != nil {
 		s.killAt.Stop()
 		s.killAt = nil
+	}
+	if e.Leftovers != nil {
+		sv.killLeftoversLater(s, e.Leftovers)
+		e.Leftovers = nil
 	}
 	s.lastExit = &e
 	s.lastEnd = time.Now()
@@ -778,6 +783,23 @@ func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
 	_ = sv.reaper.Signal(s.pid, true, syscall.SIGCONT)
 	run := s.run
 	s.killAt = time.AfterFunc(max(timeout, 0), func() { sv.events <- killEvent{svc: s, run: run} })
+}
+
+// killLeftoversLater gives what a run left in its process group, sent SIGTERM as the run ended,
+// the service's stop_timeout (no more than the grace left, when stopping) to go, then kills what
+// is still there.
+func (sv *Supervisor) killLeftoversLater(s *service, left *reaper.Leftovers) {
+	timeout := s.cfg.StopTimeout
+	if sv.stopping {
+		timeout = min(timeout, time.Until(sv.graceDeadline))
+	}
+	name, log := s.name(), sv.log
+	time.AfterFunc(max(timeout, 0), func() {
+		if n := left.Kill(syscall.SIGKILL); n > 0 {
+			log.Warn("killed what a service's run left behind; it outlived stop_timeout after SIGTERM",
+				"service", name, "processes", n, "waited", timeout.Round(time.Millisecond))
+		}
+	})
 }
 
 // hurry kills every service now (a second SIGTERM, or the grace is over).

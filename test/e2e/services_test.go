@@ -414,6 +414,45 @@ stop_timeout = "300ms"
 	})
 }
 
+// TestServicesRunLeftovers: what a run leaves in its process group is sent SIGTERM as the run
+// ends and, if it ignores that, killed after the service's stop_timeout, while uno goes on: a
+// restart never meets its predecessor's children, and they do not wait for the container's stop.
+// As subreaper only: this harness's PID 1 mode has no /proc of its own, where uno rightly holds
+// nothing; test/oci runs the same as PID 1 of a real container.
+func TestServicesRunLeftovers(t *testing.T) {
+	needRoot(t)
+	p, marks := startServices(t, startOpts{mode: asSubreaper}, `
+[services.leaky]
+command = ["sh", "-c", '(trap "" TERM; exec sleep 1000) & echo "$!" > "@DIR@/stubborn"; sleep 1000 & echo "$!" > "@DIR@/polite"; echo leaky-up >> "$MARKS"; exit 3']
+essential = false
+stop_timeout = "500ms"
+
+[services.keeper]
+command = ["sleep", "1000"]
+`)
+	waitMark(t, marks, "leaky-up")
+	dir := filepath.Dir(marks)
+	pidIn := func(name string) int {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	stubborn, polite := pidIn("stubborn"), pidIn("polite")
+	poll(t, "the polite leftover to end on SIGTERM", func() bool { return !alive(polite) })
+	poll(t, "the stubborn leftover to be killed", func() bool { return !alive(stubborn) })
+	if !strings.Contains(p.stderr.String(), "killed what a service's run left behind; it outlived stop_timeout after SIGTERM service=leaky processes=1") {
+		t.Errorf("no line about the killed leftover:\n%s", p.stderr.String())
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
 func TestServicesUserAndEnvironment(t *testing.T) {
 	needRoot(t)
 	cfgDir := t.TempDir()

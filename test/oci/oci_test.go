@@ -379,3 +379,32 @@ func TestSignalReachesProgram(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceLeftovers: uno as PID 1 of a container, with services: what a run leaves in its
+// process group gets SIGTERM as the run ends and SIGKILL after the service's stop_timeout, while
+// the container goes on.
+func TestServiceLeftovers(t *testing.T) {
+	const config = `
+[services.leaky]
+command = ["sh", "-c", '(trap "" TERM; exec sleep 1000) & echo "$!" > /tmp/stubborn; sleep 1000 & echo "$!" > /tmp/polite; exit 3']
+essential = false
+stop_timeout = "500ms"
+
+[services.keeper]
+command = ["sleep", "1000"]
+`
+	eachRuntime(t, func(t *testing.T, rt string) {
+		c := run(t, rt, "/bin/sh", "-c", `printf '%s' "$1" > /tmp/uno.toml && exec /usr/bin/uno -c /tmp/uno.toml`, "sh", config)
+		c.waitFor("uno to kill the stubborn leftover", func() bool {
+			return strings.Contains(c.stderr.String(), "killed what a service's run left behind; it outlived stop_timeout after SIGTERM service=leaky processes=1")
+		})
+		c.waitFor("both leftovers to be gone", func() bool {
+			out, _ := c.ctl("exec", c.id, "sh", "-c", `for f in /tmp/stubborn /tmp/polite; do test -e /proc/$(cat $f)/stat && grep -qv ") Z " /proc/$(cat $f)/stat && echo alive; done; echo checked`)
+			return strings.Contains(out, "checked") && !strings.Contains(out, "alive")
+		})
+		c.kill("TERM")
+		if code := c.wait(deadline); code != 0 {
+			t.Fatalf("exit status %d, want 0\nstderr:\n%s", code, c.stderr.String())
+		}
+	})
+}
