@@ -92,8 +92,10 @@ type waiter struct {
 // GroupExit says what becomes of the rest of a group leader's process group when the leader
 // exits. It is done while the leader is a zombie, when the group's id cannot be anyone else's.
 type GroupExit struct {
-	// Signal goes to the processes left in the group (SIGCONT follows, for stopped ones); 0: none.
+	// Signal goes to the processes left in the group; 0: none.
 	Signal syscall.Signal
+	// Continue sends SIGCONT after Signal: a stopped process acts on nothing until continued.
+	Continue bool
 	// Hold keeps those processes, through pidfds, in the leader's Exit.Leftovers, so that they
 	// can be dealt with later without the risk of reaching whoever gets their pids next.
 	Hold bool
@@ -128,7 +130,7 @@ func (l *Leftovers) Release() {
 // act does g to the group that leader led, while leader is a zombie.
 func (g GroupExit) act(leader int) *Leftovers {
 	_ = unix.Kill(-leader, g.Signal)
-	if g.Signal != syscall.SIGKILL && g.Signal != syscall.SIGCONT {
+	if g.Continue {
 		_ = unix.Kill(-leader, syscall.SIGCONT)
 	}
 	if !g.Hold {

@@ -342,7 +342,7 @@ func (sv *Supervisor) start(s *service) {
 		// What a run leaves in its process group goes with it, so that a restart does not meet
 		// its predecessor's children (holding a port, say): SIGTERM as the run ends, SIGKILL
 		// after stop_timeout (killLeftoversLater).
-		OnGroupExit: reaper.GroupExit{Signal: syscall.SIGTERM, Hold: true},
+		OnGroupExit: reaper.GroupExit{Signal: syscall.SIGTERM, Continue: true, Hold: true},
 	}
 	if s.cfg.User != nil {
 		spec.Credential = s.cfg.User.Credential()
