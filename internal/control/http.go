@@ -93,7 +93,7 @@ func (s *HTTPServer) handle(conn net.Conn) {
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	headOnly := false
 	answer := func(status int, body any) {
-		respond(conn, status, body, headOnly)
+		respond(quiet(conn), status, body, headOnly)
 		linger(conn)
 	}
 	r := bufio.NewReaderSize(conn, maxHeader)
@@ -157,7 +157,7 @@ var statusText = map[int]string{200: "OK", 400: "Bad Request", 404: "Not Found",
 
 // respond writes the answer; headOnly (HEAD) sends the headers GET would get, Content-Length
 // included, without the body.
-func respond(conn net.Conn, status int, body any, headOnly bool) {
+func respond(w io.Writer, status int, body any, headOnly bool) {
 	data, _ := json.Marshal(body)
 	data = append(data, '\n')
 	allow := ""
@@ -169,7 +169,7 @@ func respond(conn net.Conn, status int, body any, headOnly bool) {
 	if headOnly {
 		data = nil
 	}
-	_, _ = conn.Write(append([]byte(head), data...))
+	_, _ = w.Write(append([]byte(head), data...))
 }
 
 // linger ends the answer and reads what the client still sends (the rest of a refused request,

@@ -169,7 +169,7 @@ func (s *Server) serve() {
 func (s *Server) handle(conn *net.UnixConn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(requestTimeout))
-	w := bufio.NewWriter(conn)
+	w := bufio.NewWriter(quiet(conn))
 	var writeErr error
 	reply := func(r Reply) {
 		if writeErr != nil {

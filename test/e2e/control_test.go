@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -648,6 +649,40 @@ func TestControlSingleProgram(t *testing.T) {
 	if st, err := os.Stat(filepath.Dir(socket)); err != nil || st.Mode().Perm() != 0o755 {
 		t.Errorf("the existing socket directory's mode changed to %v (%v)", st.Mode().Perm(), err)
 	}
+}
+
+// TestControlClientsThatHangUp: clients that send a request and hang up before the answer (a
+// HEALTHCHECK or kubelet probe that timed out) cost uno and its program nothing. uno catches
+// SIGPIPE, so a plain write of its answer into the closed socket would raise one that uno would
+// take as sent to it and forward to the program, killing it (it did, before MSG_NOSIGNAL).
+func TestControlClientsThatHangUp(t *testing.T) {
+	needRoot(t)
+	socket := filepath.Join(socketDir(t), "uno.sock")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := startUno(t, startOpts{mode: asPID1}, "--socket", socket, "--http", addr, "--", "sh", "-c", "echo up; while :; do sleep 0.05; done")
+	p.expect(`^up$`)
+	poll(t, "the control socket", func() bool { _, err := os.Stat(socket); return err == nil })
+	request := bytes.Repeat([]byte(`{"v":1,"cmd":"status"}`+"\n"), 10)
+	for i := range 200 {
+		conn, err := net.Dial("unix", socket)
+		if err != nil {
+			t.Fatalf("uno stopped answering after %d hang-ups: %v\nstderr: %s", i, err, p.stderr.String())
+		}
+		_, _ = conn.Write(request)
+		conn.Close()
+		web, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("uno stopped answering after %d hang-ups: %v\nstderr: %s", i, err, p.stderr.String())
+		}
+		_, _ = web.Write([]byte("GET /status HTTP/1.1\r\nHost: uno\r\n\r\n"))
+		_ = web.(*net.TCPConn).SetLinger(0) // a reset, not a polite close
+		web.Close()
+	}
+	if r := runCtl(t, socket, "health"); r.code != 0 {
+		t.Errorf("health after the hang-ups: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(143) // the program's own death by SIGTERM, not 141 (SIGPIPE) earlier
 }
 
 // TestMain removes what tests shared across the package (reachableUno's copy) once all ran.
