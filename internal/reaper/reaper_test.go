@@ -161,7 +161,8 @@ func TestGroupExitHold(t *testing.T) {
 	r := reaperOf()
 	leftoverFile := t.TempDir() + "/leftover"
 	_, exited, err := r.StartGroupLeader(GroupExit{Signal: syscall.SIGTERM, Hold: true}, func() (int, error) {
-		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", `(trap "" TERM; exec sleep 1000) & echo $! > "$1"; exit 0`, "sh", leftoverFile},
+		// The leftover writes its pid once it ignores SIGTERM, and the leader waits for that.
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", `sh -c 'trap "" TERM; echo $$ > "$0"; exec sleep 1000' "$1" & while [ ! -s "$1" ]; do sleep 0.01; done; exit 0`, "sh", leftoverFile},
 			&syscall.ProcAttr{Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setpgid: true}})
 	})
 	if err != nil {

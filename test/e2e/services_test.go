@@ -423,9 +423,10 @@ func TestServicesRunLeftovers(t *testing.T) {
 	needRoot(t)
 	p, marks := startServices(t, startOpts{mode: asSubreaper}, `
 [services.leaky]
-command = ["sh", "-c", '(trap "" TERM; exec sleep 1000) & echo "$!" > "@DIR@/stubborn"; sleep 1000 & echo "$!" > "@DIR@/polite"; echo leaky-up >> "$MARKS"; exit 3']
+command = ["sh", "-c", 'sh -c "trap \"\" TERM; touch @DIR@/stubborn.ready; exec sleep 1000" & echo "$!" > "@DIR@/stubborn"; sleep 1000 & echo "$!" > "@DIR@/polite"; while [ ! -e "@DIR@/stubborn.ready" ]; do sleep 0.01; done; echo leaky-up >> "$MARKS"; exit 3']
 essential = false
 stop_timeout = "500ms"
+# (leaky waits until its stubborn child ignores SIGTERM: a SIGTERM before that would end it.)
 
 [services.keeper]
 command = ["sleep", "1000"]

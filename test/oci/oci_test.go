@@ -386,9 +386,10 @@ func TestSignalReachesProgram(t *testing.T) {
 func TestServiceLeftovers(t *testing.T) {
 	const config = `
 [services.leaky]
-command = ["sh", "-c", '(trap "" TERM; exec sleep 1000) & echo "$!" > /tmp/stubborn; sleep 1000 & echo "$!" > /tmp/polite; exit 3']
+command = ["sh", "-c", 'sh -c "trap \"\" TERM; touch /tmp/stubborn.ready; exec sleep 1000" & echo "$!" > /tmp/stubborn; sleep 1000 & echo "$!" > /tmp/polite; while [ ! -e /tmp/stubborn.ready ]; do sleep 0.01; done; exit 3']
 essential = false
 stop_timeout = "500ms"
+# (leaky waits until its stubborn child ignores SIGTERM: a SIGTERM before that would end it.)
 
 [services.keeper]
 command = ["sleep", "1000"]
