@@ -5,6 +5,10 @@
 // Nothing else in uno may call wait4 or waitid, and nothing may use os/exec's Wait: a second
 // waiter steals statuses from the wait4(-1) loop here, and the loop steals from it. Processes are
 // started through Start, which registers the pid before the reaper can see it exit.
+//
+// Since only the reaper knows whether a pid is still its child's, it is also the only way to
+// signal a child uno started (Signal), and what is done to a group leader's process group when
+// the leader exits (GroupExit) is done here, before the reap.
 package reaper
 
 import (
@@ -154,6 +158,7 @@ func (g GroupExit) act(leader int) *Leftovers {
 // groupMembers lists the live processes of process group pgid other than pgid itself, from
 // /proc/PID/stat (fields after the command name, which may hold spaces and parentheses: state,
 // ppid, pgrp).
+//
 // It finds nothing when /proc belongs to another PID namespace (uno as PID 1 of a namespace
 // without a /proc of its own): those pids would not be uno's to use.
 func groupMembers(pgid int) []int {
