@@ -114,21 +114,8 @@ func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error
 			return nil, err
 		}
 	}
-	// Until the chmod below the socket has the umask's mode. That window is harmless: connecting
-	// needs write permission, which a usual umask (022) gives nobody else, and every connection
-	// is checked with SO_PEERCRED anyway. (Changing the umask would be process-wide.)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	ln, err := listenAtomically(path, group, sockMode)
 	if err != nil {
-		return nil, err
-	}
-	if group >= 0 {
-		if err := os.Chown(path, -1, group); err != nil {
-			ln.Close()
-			return nil, err
-		}
-	}
-	if err := os.Chmod(path, sockMode); err != nil {
-		ln.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -138,10 +125,54 @@ func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error
 	return s, nil
 }
 
+// listenAtomically listens on a socket that appears at path only once it is listening, with its
+// final owner and mode: a client that finds the path never meets a refused connection, nor a
+// socket with the umask's mode. The socket is made under a name of its own in the same directory
+// and linked to path, which fails, rather than replace, if path exists meanwhile.
+func listenAtomically(path string, group int, mode os.FileMode) (*net.UnixListener, error) {
+	temp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%d", os.Getpid()))
+	_ = os.Remove(temp) // a leftover of an uno with this pid that died before linking
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: temp, Net: "unix"})
+	if err != nil {
+		// The temporary name does not fit where path does (sun_path holds 107 bytes): bind
+		// path itself; clients may then meet it a moment before it listens.
+		temp = path
+		if ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"}); err != nil {
+			return nil, err
+		}
+	}
+	ln.SetUnlinkOnClose(false) // the name that counts is path, removed by Close
+	fail := func(err error) (*net.UnixListener, error) {
+		ln.Close()
+		_ = os.Remove(temp)
+		return nil, err
+	}
+	if group >= 0 {
+		if err := os.Chown(temp, -1, group); err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.Chmod(temp, mode); err != nil {
+		return fail(err)
+	}
+	if temp == path {
+		return ln, nil
+	}
+	defer os.Remove(temp)
+	if err := os.Link(temp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%w on %s", ErrInUse, path)
+		}
+		return fail(err)
+	}
+	return ln, nil
+}
+
 // Close stops accepting, ends follow streams and removes the socket.
 func (s *Server) Close() {
 	s.cancel()
-	s.ln.Close() // removes the socket file (unlink on close)
+	s.ln.Close()
+	_ = os.Remove(s.Path)
 	s.wg.Wait()
 }
 
