@@ -113,7 +113,7 @@ func Run(cfg Config) int {
 	}
 	caught := catchSignals(cfg, terminal)
 	sigs := make(chan os.Signal, 256)
-	signals.Notify(sigs, caught...)
+	registered := signals.Notify(sigs, caught...)
 
 	spec := spawn.Spec{Argv: cfg.Argv}
 	if cfg.TermGroupOnExit {
@@ -147,7 +147,7 @@ func Run(cfg Config) int {
 	log.Info("started program", "pid", pid, "argv", cfg.Argv)
 	status := newSingle(cfg.Argv, r)
 	status.started(pid)
-	stopControl := serveControl(cfg, status)
+	stopControl := serveControl(cfg, status, registered)
 
 	toGroup := cfg.Pgroup || cfg.Setsid
 	var exit reaper.Exit

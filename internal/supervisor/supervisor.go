@@ -166,7 +166,7 @@ func (sv *Supervisor) run() int {
 		caught = append(caught, sig)
 	}
 	// Never stopped: uno exits when this returns, and un-registering costs what registering did.
-	signals.Notify(sv.sigs, caught...)
+	registered := signals.Notify(sv.sigs, caught...)
 
 	cfg := sv.opts.Config
 	for _, c := range cfg.StartOrder() {
@@ -194,6 +194,9 @@ func (sv *Supervisor) run() int {
 	defer sv.removeNotifyDir()
 
 	sv.publish()
+	// Every signal is registered before any service starts or the control socket answers, so
+	// that nothing sent to a service through uno, or once uno answers, is dropped (a few ms).
+	<-registered
 	if path := sv.opts.Socket; path != "" {
 		srv, err := control.Listen(path, sv.opts.SocketGroup, backend{sv}, log)
 		if err != nil {

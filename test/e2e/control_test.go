@@ -634,6 +634,12 @@ func TestControlSingleProgram(t *testing.T) {
 	if st.State != "running" || !st.Ready || st.Pid == 0 || st.Type != "program" {
 		t.Errorf("status: %+v", st)
 	}
+	// Once uno answers, every signal is registered: this one goes straight to uno, without the
+	// harness's wait for the registration (proc.signal).
+	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	p.expect(`^got-usr1$`)
 	if r := runCtl(t, socket, "ready"); r.code != 0 {
 		t.Errorf("ready: %d %s", r.code, r.stdout)
 	}
