@@ -670,6 +670,13 @@ func TestControlClientsThatHangUp(t *testing.T) {
 	p := startUno(t, startOpts{mode: asPID1}, "--socket", socket, "--http", addr, "--", "sh", "-c", "echo up; while :; do sleep 0.05; done")
 	p.expect(`^up$`)
 	poll(t, "the control socket", func() bool { _, err := os.Stat(socket); return err == nil })
+	poll(t, "the probe endpoint", func() bool {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
 	request := bytes.Repeat([]byte(`{"v":1,"cmd":"status"}`+"\n"), 10)
 	for i := range 200 {
 		conn, err := net.Dial("unix", socket)
