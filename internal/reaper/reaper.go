@@ -12,7 +12,6 @@
 package reaper
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/uno-init/uno/internal/proc"
 	"github.com/uno-init/uno/internal/signals"
 )
 
@@ -155,38 +155,16 @@ func (g GroupExit) act(leader int) *Leftovers {
 	return &held
 }
 
-// groupMembers lists the live processes of process group pgid other than pgid itself, from
-// /proc/PID/stat (fields after the command name, which may hold spaces and parentheses: state,
-// ppid, pgrp).
-//
-// It finds nothing when /proc belongs to another PID namespace (uno as PID 1 of a namespace
-// without a /proc of its own): those pids would not be uno's to use.
+// groupMembers lists the live processes of process group pgid other than pgid itself. It finds
+// nothing when /proc belongs to another PID namespace: those pids would not be uno's to use.
 func groupMembers(pgid int) []int {
-	if self, err := os.Readlink("/proc/self"); err != nil || self != strconv.Itoa(os.Getpid()) {
+	if !proc.Own() {
 		return nil
 	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	want := []byte(strconv.Itoa(pgid))
 	var members []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == pgid {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		fields := bytes.Fields(stat[i+1:])
-		if len(fields) > 2 && !bytes.Equal(fields[0], []byte("Z")) && bytes.Equal(fields[2], want) {
-			members = append(members, pid)
+	for _, st := range proc.All() {
+		if st.Pgrp == pgid && st.Pid != pgid && st.State != 'Z' {
+			members = append(members, st.Pid)
 		}
 	}
 	return members
@@ -271,7 +249,7 @@ func (r *Reaper) reapOne() (w *waiter, e Exit, more bool) {
 	// __WALL: also children that announce their exit with a signal other than SIGCHLD.
 	got, err := unix.Wait4(pid, &ws, unix.WNOHANG|unix.WALL, nil)
 	if got != pid && leftovers != nil {
-		leftovers.Release() // cannot happen: the child just seen is there to reap
+		leftovers.Release() // an interrupted wait: the next look at the child acts again
 		leftovers = nil
 	}
 	switch {

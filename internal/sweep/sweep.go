@@ -8,17 +8,16 @@
 package sweep
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"os"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/uno-init/uno/internal/proc"
 	"github.com/uno-init/uno/internal/reaper"
 )
 
@@ -116,10 +115,11 @@ func signalIfDescendant(pid int, sig syscall.Signal) bool {
 	defer unix.Close(fd)
 	self := os.Getpid()
 	for p, hops := pid, 0; hops < 4096; hops++ {
-		parent, ok := parentOf(p)
+		st, ok := proc.Read(p)
 		if !ok {
 			return false
 		}
+		parent := st.PPid
 		if parent == self {
 			return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
 		}
@@ -133,19 +133,9 @@ func signalIfDescendant(pid int, sig syscall.Signal) bool {
 
 // Descendants lists the pids of every process below root, read from /proc.
 func Descendants(root int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	children := make(map[int][]int)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := parentOf(pid); ok {
-			children[ppid] = append(children[ppid], pid)
-		}
+	for _, st := range proc.All() {
+		children[st.PPid] = append(children[st.PPid], st.Pid)
 	}
 	var out []int
 	queue := []int{root}
@@ -158,25 +148,6 @@ func Descendants(root int) []int {
 		}
 	}
 	return out
-}
-
-// parentOf reads the parent pid from /proc/PID/stat. The command name (field 2) may hold spaces
-// and parentheses, so parsing starts after its last ')'.
-func parentOf(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := bytes.Fields(b[i+1:]) // state, ppid, ...
-	if len(fields) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(string(fields[1]))
-	return ppid, err == nil
 }
 
 // SweepUnlessHurried runs Sweep while reading sigs: the first of hurryOn to arrive (a second

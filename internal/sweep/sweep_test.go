@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"slices"
 	"testing"
+
+	"github.com/uno-init/uno/internal/proc"
 )
 
 // TestDescendants finds a grandchild through its parent, and nothing outside the tree.
@@ -34,7 +36,7 @@ func TestDescendants(t *testing.T) {
 	if slices.Contains(got, os.Getppid()) || slices.Contains(got, os.Getpid()) {
 		t.Fatalf("Descendants %v contains the parent or root", got)
 	}
-	if ppid, ok := parentOf(sleepPid); !ok || ppid != cmd.Process.Pid {
-		t.Fatalf("parentOf(%d) = %d, %v", sleepPid, ppid, ok)
+	if st, ok := proc.Read(sleepPid); !ok || st.PPid != cmd.Process.Pid {
+		t.Fatalf("proc.Read(%d) = %+v, %v", sleepPid, st, ok)
 	}
 }
