@@ -24,10 +24,16 @@ const (
 	dumbInitVersion   = "1.2.5"
 )
 
-// tiniVersion is what tini (and catatonit) print for --version. The " - git.X" part is what
-// `docker info` shows as the init's version: X may not contain a dot, or docker drops it.
+// tiniVersion is what tini (and catatonit) print for --version.
 func tiniVersion() string {
-	return tiniVersionPrefix + Version() + "_uno - git." + strings.ReplaceAll(Version(), ".", "-") + "\n"
+	return tiniVersionPrefix + Version() + "_uno" + dockerCommit()
+}
+
+// dockerCommit ends every --version line dockerd may run as its init (--init-path): dockerd
+// splits the output at " - " and takes "git.X" after it as the commit `docker info` shows, under
+// any file name; without it, "N/A". X may not contain a dot, or docker drops it.
+func dockerCommit() string {
+	return " - git." + strings.ReplaceAll(Version(), ".", "-") + "\n"
 }
 
 const license = "uno is distributed under the MIT License; see https://github.com/uno-init/uno/blob/main/LICENSE\n"

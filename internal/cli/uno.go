@@ -151,7 +151,7 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 		{long: "grace", hasValue: true, set: setGrace},
 		{short: 'w', long: "warn-orphans", set: setWarn},
 		{short: 'v', long: "verbose", set: func(string) error { verbosity++; return nil }},
-		{long: "version", set: func(string) error { inv.print = "uno " + Version() + "\n"; return nil }},
+		{long: "version", set: func(string) error { inv.print = "uno " + Version() + dockerCommit(); return nil }},
 		{short: 'h', long: "help", set: func(string) error { inv.print = unoUsage; return nil }},
 	}
 	rest, err := parseOptions(opts, args)
