@@ -63,6 +63,18 @@ func All() []Stat {
 // that did not mount a /proc of its own sees another namespace's pids there, which are not its
 // to signal.
 func Own() bool {
+	self, ok := Self()
+	return ok && self == os.Getpid()
+}
+
+// Self is this process's pid as /proc numbers it: os.Getpid() when /proc is its own namespace's,
+// its pid in the parent namespace when /proc is the parent's (unshare --pid without remounting
+// /proc), and false when /proc does not show it at all (another namespace's, or no /proc).
+func Self() (int, bool) {
 	self, err := os.Readlink("/proc/self")
-	return err == nil && self == strconv.Itoa(os.Getpid())
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(self)
+	return pid, err == nil
 }

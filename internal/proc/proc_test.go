@@ -41,7 +41,7 @@ func TestRead(t *testing.T) {
 	if _, ok := Read(-1); ok {
 		t.Error("Read(-1) succeeded")
 	}
-	if !Own() {
-		t.Error("the test's /proc is not its own namespace's")
+	if self, ok := Self(); !ok || self != os.Getpid() || !Own() {
+		t.Errorf("Self() = %d, %v, Own() = %v: the test's /proc is its own namespace's, pid %d", self, ok, Own(), os.Getpid())
 	}
 }

@@ -3,8 +3,10 @@
 // given a grace period to finish, then killed, and reaped.
 //
 // As PID 1 "everything" is every process in the PID namespace; as a subreaper it is uno's own
-// descendants, found through /proc. Sweep never waits: the reaper does, and reports when no child
-// is left.
+// descendants, found through /proc and signalled through /proc, by /proc's numbers: those may not
+// be uno's namespace's (a /proc left from the parent namespace), and a number that means a
+// descendant in /proc can mean a stranger to kill(2). Sweep never waits: the reaper does, and
+// reports when no child is left.
 package sweep
 
 import (
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -53,10 +56,23 @@ func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 		return res
 	default:
 	}
+	self := 0
+	if !s.PID1 {
+		var ok bool
+		if self, ok = proc.Self(); !ok {
+			// Nothing found in /proc can be told from a stranger: signal nothing.
+			s.Log.Warn("leftover processes not stopped: /proc does not show uno (not mounted, or another PID namespace's)")
+			res.Remaining = true
+			return res
+		}
+		if self != os.Getpid() {
+			s.Log.Debug("/proc is a parent PID namespace's: leftovers are found and signalled by its numbers", "pid", self)
+		}
+	}
 	if grace > 0 {
-		res.Signalled = s.signalAll(syscall.SIGTERM)
+		res.Signalled = s.signalAll(self, syscall.SIGTERM)
 		// A stopped process would not act on SIGTERM until continued.
-		s.signalAll(syscall.SIGCONT)
+		s.signalAll(self, syscall.SIGCONT)
 		s.Log.Info("stopping leftover processes", "signal", "SIGTERM", "grace", grace.Round(time.Millisecond).String())
 		timer := time.NewTimer(grace)
 		defer timer.Stop()
@@ -71,7 +87,7 @@ func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 		}
 	}
 	res.Killed = true
-	s.signalAll(syscall.SIGKILL)
+	s.signalAll(self, syscall.SIGKILL)
 	timer := time.NewTimer(killWait)
 	defer timer.Stop()
 	select {
@@ -83,8 +99,9 @@ func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 	return res
 }
 
-// signalAll sends sig to every leftover process and returns how many it reached.
-func (s *Sweeper) signalAll(sig syscall.Signal) int {
+// signalAll sends sig to every leftover process and returns how many it reached. self is uno's
+// pid as /proc numbers it (subreaper only).
+func (s *Sweeper) signalAll(self int, sig syscall.Signal) int {
 	if s.PID1 {
 		// kill(-1) from init reaches every process of the namespace except init itself.
 		if err := unix.Kill(-1, sig); err != nil {
@@ -93,40 +110,41 @@ func (s *Sweeper) signalAll(sig syscall.Signal) int {
 		return 1
 	}
 	n := 0
-	for _, pid := range Descendants(os.Getpid()) {
-		if signalIfDescendant(pid, sig) {
+	for _, pid := range Descendants(self) {
+		if signalIfDescendant(self, pid, sig) {
 			n++
 		}
 	}
 	return n
 }
 
-// signalIfDescendant signals pid through a pidfd after checking, with the pidfd held, that pid is
-// still one of ours: between reading /proc and the kill, a process that is not uno's child can
-// exit and its pid be reused by a stranger.
-func signalIfDescendant(pid int, sig syscall.Signal) bool {
-	fd, err := unix.PidfdOpen(pid, 0)
+// signalIfDescendant signals pid, a /proc number, through its /proc directory, which the kernel
+// takes as a pidfd for that very process, after checking with it held that pid is still below
+// self: between reading /proc and the signal, a process can exit and its number go to a stranger.
+// kill(2) and pidfd_open(2) would read the number in uno's own namespace, where it may be
+// somebody else's.
+func signalIfDescendant(self, pid int, sig syscall.Signal) bool {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		if errors.Is(err, unix.ENOSYS) {
-			return unix.Kill(pid, sig) == nil // kernels before 5.3
-		}
 		return false
 	}
 	defer unix.Close(fd)
-	self := os.Getpid()
 	for p, hops := pid, 0; hops < 4096; hops++ {
 		st, ok := proc.Read(p)
 		if !ok {
 			return false
 		}
-		parent := st.PPid
-		if parent == self {
-			return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+		if st.PPid == self {
+			err := unix.PidfdSendSignal(fd, sig, nil, 0)
+			if errors.Is(err, unix.ENOSYS) && self == os.Getpid() {
+				return unix.Kill(pid, sig) == nil // kernels before 5.1, where the numbers agree
+			}
+			return err == nil
 		}
-		if parent <= 1 {
+		if st.PPid <= 1 {
 			return false
 		}
-		p = parent
+		p = st.PPid
 	}
 	return false
 }
