@@ -13,13 +13,16 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/safedir"
 )
 
 // SocketName is the control socket's file name in uno's runtime directory.
 const SocketName = "uno.sock"
 
 // RuntimeDir is where uno keeps its control socket: /run/uno when /run is writable (a container's
-// root), else $XDG_RUNTIME_DIR/uno, else /tmp/uno-UID.
+// root), else $XDG_RUNTIME_DIR/uno, else /tmp/uno-UID. Both uno and uno ctl trust the latter two,
+// the per-user fallback, only once safedir.Check does.
 func RuntimeDir() string {
 	if unix.Access("/run", unix.W_OK) == nil {
 		return "/run/uno"
@@ -69,6 +72,15 @@ func (c *Client) Stream(req Request, fn func(Reply) error) error {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
+	}
+	// A socket in the per-user fallback directory is worth what the directory is: another user
+	// who made it could answer in uno's stead. uno itself would allow its group (0750) at most.
+	if dir := filepath.Dir(c.Path); dir == userRuntimeDir() {
+		if err := safedir.Check(dir, 0o750); errors.Is(err, fs.ErrNotExist) {
+			return c.dialError(err) // not dialled: the directory could be planted in the meantime
+		} else if err != nil {
+			return err
+		}
 	}
 	conn, err := net.DialTimeout("unix", c.Path, timeout)
 	if err != nil {

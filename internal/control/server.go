@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/safedir"
 )
 
 // Backend answers requests. Its methods are called from the server's goroutines, one per
@@ -69,8 +71,9 @@ type Server struct {
 }
 
 // Listen creates the socket at path: mode 0600 in a 0700 directory, or 0660 and 0750 with group
-// (a gid, or -1) given read-only access; a directory that already exists keeps its mode. A live
-// socket of another uno is not taken over.
+// (a gid, or -1) given read-only access; a directory that already exists keeps its mode, but the
+// per-user fallback directory is used only if safedir.Check trusts it. A live socket of another
+// uno is not taken over.
 func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error) {
 	dir := filepath.Dir(path)
 	dirMode, sockMode := os.FileMode(0o700), os.FileMode(0o600)
@@ -79,20 +82,29 @@ func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error
 	}
 	// The directory's mode is set only when uno creates it: a socket path in an existing
 	// directory (/tmp, say) must not change who may use that directory.
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.Mkdir(dir, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
-		if err := os.Chmod(dir, dirMode); err != nil { // the umask may have taken bits away
-			return nil, err
-		}
-		if group >= 0 {
-			if err := os.Chown(dir, -1, group); err != nil {
+		// Another's mkdir may win the race: then the directory is not uno's to change.
+		if err := os.Mkdir(dir, dirMode); err == nil {
+			if err := os.Chmod(dir, dirMode); err != nil { // the umask may have taken bits away
 				return nil, err
 			}
+			if group >= 0 {
+				if err := os.Chown(dir, -1, group); err != nil {
+					return nil, err
+				}
+			}
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+	}
+	// The per-user fallback lies where other users may create files (/tmp): one of them may have
+	// made the directory, or a link by its name, to take the socket's place.
+	if dir == userRuntimeDir() {
+		if err := safedir.Check(dir, dirMode); err != nil {
+			return nil, err
 		}
 	}
 	if fi, err := os.Lstat(path); err == nil {
