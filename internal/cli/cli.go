@@ -16,8 +16,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/uno-init/uno/internal/program"
+	"github.com/uno-init/uno/internal/signals"
+	"github.com/uno-init/uno/internal/stdio"
 	"github.com/uno-init/uno/internal/ulog"
 )
 
@@ -52,6 +55,9 @@ type invocation struct {
 	graceSet bool
 	// check validates the configuration and prints the start order instead of running it.
 	check bool
+	// startDir is uno's directory at start, where services without working_dir run; uno itself
+	// moves to / (see absolutePaths).
+	startDir string
 
 	// socket is the control socket's path ("" for none: --no-socket, or a peer's personality);
 	// socketGroup a gid with read-only access, or -1. httpAddr serves probes over HTTP.
@@ -114,15 +120,71 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	if inv.check {
 		return check(inv, stdout, stderr)
 	}
-	if inv.services() {
-		return runServices(inv, stdout, stderr)
+	// From here on uno runs something. Every catchable signal is caught first, before anything
+	// that takes time: none sent from now on is lost or kills uno, and one that comes before the
+	// program exists waits in sigs until it does (docs/compatibility.md, "Signals at start-up").
+	sigs := make(chan os.Signal, signalQueue)
+	signals.CatchAll(sigs)
+	// uno moves to / once its programs run, so that it never holds a mount busy (as dumb-init);
+	// whatever is relative is made absolute first.
+	if err := inv.absolutePaths(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", p.name, err)
+		return p.usageExit
 	}
-	inv.cfg.Log = ulog.New(stderr, p.name, inv.level)
+	// uno's own lines never raise a SIGPIPE it would pass on (see stdio), and never hold up
+	// reaping, signals or the exit when nobody reads them (see ulog.Async).
+	stdout, stderr = pipeSafe(stdout), pipeSafe(stderr)
+	if inv.services() {
+		return runServices(inv, sigs, stdout, stderr)
+	}
+	logOut := ulog.NewAsync(stderr, logQueue)
+	defer logOut.Close(time.Second)
+	inv.cfg.Log = ulog.New(logOut, p.name, inv.level)
+	inv.cfg.Signals = sigs
 	inv.cfg.Socket, inv.cfg.SocketGroup, inv.cfg.HTTPAddr = inv.socket, inv.socketGroup, inv.httpAddr
 	if inv.pause != nil {
 		return program.Pause(inv.cfg, inv.pause...)
 	}
 	return program.Run(inv.cfg)
+}
+
+const (
+	// signalQueue is how many signals may wait for uno's loop before os/signal drops one: a
+	// burst before the program exists, or while uno is busy.
+	signalQueue = 1024
+	// logQueue is how many of uno's own lines may wait for a slow stderr before they are counted
+	// and dropped.
+	logQueue = 4096
+)
+
+// absolutePaths makes the socket's path absolute, and records uno's directory at start, before
+// uno leaves it for /. The configuration's path stays as given for the first load, whose errors
+// name it so; reloads read it through startDir.
+func (inv *invocation) absolutePaths() error {
+	dir, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("cannot tell the current directory: %w", err)
+	}
+	inv.startDir = dir
+	for _, p := range []*string{&inv.socket} {
+		if *p == "" || filepath.IsAbs(*p) {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *p, err)
+		}
+		*p = abs
+	}
+	return nil
+}
+
+// pipeSafe wraps uno's own stdout or stderr in a stdio.Writer.
+func pipeSafe(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		return stdio.New(f)
+	}
+	return w
 }
 
 // Environ looks variables up in uno's own environment.

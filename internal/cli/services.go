@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,6 +44,15 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 			return nil, err
 		}
 	}
+	if inv.startDir != "" {
+		// uno itself moves to / once services run; a service without working_dir still starts
+		// where uno was started, as it would under a shell.
+		for _, s := range cfg.Services {
+			if s.Dir == "" {
+				s.Dir = inv.startDir
+			}
+		}
+	}
 	return cfg, nil
 }
 
@@ -58,7 +68,7 @@ func reportErrors(w io.Writer, err error) {
 	fmt.Fprintf(w, "uno: %v\n", err)
 }
 
-func runServices(inv *invocation, stdout, stderr io.Writer) int {
+func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(inv)
 	if err != nil {
 		reportErrors(stderr, err)
@@ -78,9 +88,21 @@ func runServices(inv *invocation, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	// Every path is absolute by now, and each service starts in its own directory: uno leaves
+	// its own so that it never holds a mount busy, as dumb-init does.
+	if err := os.Chdir("/"); err != nil {
+		log.Debug("cannot change directory to /", "err", err)
+	}
+	// Reloads read the same files from /: their paths must not depend on where uno was.
+	for _, p := range []*string{&inv.configFile, &inv.procfile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(inv.startDir, *p)
+		}
+	}
 	return supervisor.Run(supervisor.Options{
 		Config:      cfg,
 		Log:         log,
+		Signals:     sigs,
 		Mux:         mux,
 		Socket:      inv.socket,
 		SocketGroup: inv.socketGroup,
@@ -136,6 +158,9 @@ func check(inv *invocation, stdout, stderr io.Writer) int {
 }
 
 func isTerminal(w io.Writer) bool {
+	if sw, ok := w.(interface{ File() *os.File }); ok {
+		w = sw.File()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -112,7 +112,7 @@ const socketDelay = 20 * time.Millisecond
 
 // serveControl starts the control socket and the probe endpoint cfg asks for, off uno's start
 // path (the program is already running), and returns what stops them.
-func serveControl(cfg Config, b control.Backend, signalsRegistered <-chan struct{}) (stop func()) {
+func serveControl(cfg Config, b control.Backend) (stop func()) {
 	if cfg.Socket == "" && cfg.HTTPAddr == "" {
 		return func() {}
 	}
@@ -130,12 +130,6 @@ func serveControl(cfg Config, b control.Backend, signalsRegistered <-chan struct
 		case <-stopping:
 			return
 		case <-time.After(socketDelay):
-		}
-		// Once uno answers, every signal sent to it is forwarded (see signals.Notify).
-		select {
-		case <-stopping:
-			return
-		case <-signalsRegistered:
 		}
 		if cfg.Socket != "" {
 			srv, err := control.Listen(cfg.Socket, cfg.SocketGroup, b, log)

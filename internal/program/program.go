@@ -11,7 +11,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"os/signal"
 	"slices"
 	"syscall"
 	"time"
@@ -73,6 +72,10 @@ type Config struct {
 	SocketGroup int
 	HTTPAddr    string
 
+	// Signals is where every signal uno caught arrives (signals.CatchAll), caught by the caller
+	// first thing; nil makes Run and Pause catch them.
+	Signals <-chan os.Signal
+
 	Log *slog.Logger
 }
 
@@ -92,9 +95,8 @@ func Run(cfg Config) int {
 	}
 	pid1 := takeOrphans(cfg)
 
-	// SIGCHLD is registered by the reaper, and every other signal here, before the program
-	// starts: a signal that arrives before its handler would kill uno (the runtime's default
-	// action) or be lost.
+	// SIGCHLD is registered by the reaper before the program starts, and every other signal was
+	// caught by the caller before uno did anything else (Config.Signals).
 	r := reaper.New(func(e reaper.Exit) {
 		level := slog.LevelDebug
 		if cfg.LogOrphans {
@@ -102,18 +104,17 @@ func Run(cfg Config) int {
 		}
 		log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", e.String())
 	})
+	sigs := cfg.signals()
 	terminal := spawn.ForegroundTerminal()
 	// In setsid mode uno hands its terminal over to the program's new session. The kernel answers
 	// a session leader giving up its terminal with a SIGHUP and a SIGCONT that are not meant
-	// for the program.
+	// for the program: caught, since every signal already is, and dropped once each.
 	var ignoreOnce map[syscall.Signal]bool
 	handedOver := cfg.Setsid && terminal && releaseTerminal(log)
 	if handedOver {
 		ignoreOnce = map[syscall.Signal]bool{syscall.SIGHUP: true, syscall.SIGCONT: true}
 	}
-	caught := catchSignals(cfg, terminal)
-	sigs := make(chan os.Signal, 256)
-	registered := signals.Notify(sigs, caught...)
+	discarded := discardTerminalStops(cfg, terminal)
 
 	spec := spawn.Spec{Argv: cfg.Argv}
 	if cfg.TermGroupOnExit {
@@ -141,13 +142,18 @@ func Run(cfg Config) int {
 		}
 		return 1
 	}
-	// The SIGCHLD of a program that exits at once can lag while uno is still registering
-	// signals (see signals.Notify); its pidfd cannot.
+	// The program's exit is seen through its pidfd too, not only through SIGCHLD, which a busy
+	// signal queue could hold up.
 	r.Watch(pid)
 	log.Info("started program", "pid", pid, "argv", cfg.Argv)
+	// Once the program runs, uno holds no directory: it never keeps a mount busy (dumb-init
+	// does the same). Every path uno still needs was made absolute before.
+	if err := os.Chdir("/"); err != nil {
+		log.Debug("cannot change directory to /", "err", err)
+	}
 	status := newSingle(cfg.Argv, r)
 	status.started(pid)
-	stopControl := serveControl(cfg, status, registered)
+	stopControl := serveControl(cfg, status)
 
 	toGroup := cfg.Pgroup || cfg.Setsid
 	var exit reaper.Exit
@@ -158,6 +164,10 @@ func Run(cfg Config) int {
 			if ignoreOnce[sig] {
 				delete(ignoreOnce, sig)
 				log.Debug("ignored signal caused by giving up the terminal", "signal", signals.Name(sig))
+				continue
+			}
+			if slices.Contains(discarded, sig) {
+				// Caught in the moment before uno discarded it for itself: it was about uno.
 				continue
 			}
 			forward(cfg, log, r, pid, toGroup, sig)
@@ -204,23 +214,32 @@ func takeOrphans(cfg Config) (pid1 bool) {
 	return pid1
 }
 
-// catchSignals decides which signals uno handles. On a terminal uno ignores SIGTTIN and SIGTTOU:
-// those are about uno itself being in the background once the program owns the terminal, and a
-// handled SIGTTOU would make uno's own writes to the terminal restart forever.
-// SIGHUP and SIGINT that the caller ignored stay ignored, so the program inherits that too.
-func catchSignals(cfg Config, terminal bool) []syscall.Signal {
-	var caught []syscall.Signal
-	for _, sig := range signals.Catchable() {
-		switch {
-		case terminal && !cfg.Setsid && (sig == syscall.SIGTTIN || sig == syscall.SIGTTOU):
-			signal.Ignore(sig)
-			continue
-		case (sig == syscall.SIGHUP || sig == syscall.SIGINT) && signal.Ignored(sig):
-			continue
-		}
-		caught = append(caught, sig)
+// discardTerminalStops makes uno discard SIGTTIN and SIGTTOU for itself when its program gets
+// the terminal's foreground: from then on they are about uno's own place in the background, and
+// a handled SIGTTOU would make uno's writes to the terminal restart forever (with `stty tostop`).
+// The program still starts with their default action, as under tini. It returns what it
+// discarded.
+func discardTerminalStops(cfg Config, terminal bool) []syscall.Signal {
+	if !terminal || cfg.Setsid {
+		return nil
 	}
-	return caught
+	stops := []syscall.Signal{syscall.SIGTTIN, syscall.SIGTTOU}
+	if err := signals.DiscardForSelf(stops...); err != nil {
+		cfg.Log.Warn("cannot ignore terminal stop signals", "err", err)
+		return nil
+	}
+	return stops
+}
+
+// signals is where the caught signals arrive: cfg.Signals, or, for a caller that did not catch
+// them (tests), a channel caught for here.
+func (cfg Config) signals() <-chan os.Signal {
+	if cfg.Signals != nil {
+		return cfg.Signals
+	}
+	c := make(chan os.Signal, 1024)
+	signals.CatchAll(c)
+	return c
 }
 
 // releaseTerminal gives up uno's controlling terminal so that the program's new session can
@@ -273,10 +292,9 @@ func Pause(cfg Config, stopOn ...syscall.Signal) int {
 	log := cfg.Log
 	takeOrphans(cfg)
 	reaper.New(func(e reaper.Exit) { log.Debug("reaped orphan", "pid", e.Pid, "status", e.String()) })
-	// Every catchable signal is handled, or its default action would kill uno; those that do not
+	// Every catchable signal is caught, or its default action would kill uno; those that do not
 	// end the pause have nobody to go to.
-	sigs := make(chan os.Signal, 16)
-	signals.Notify(sigs, catchSignals(cfg, false)...)
+	sigs := cfg.signals()
 	log.Debug("pausing until a stop signal", "signals", stopOn)
 	for s := range sigs {
 		sig := s.(syscall.Signal)

@@ -1,13 +1,12 @@
 // Package signals names Linux signals and decides which of them uno can catch and pass on.
 //
-// It owns the mapping between names and numbers ("TERM", "SIGTERM", "15", "RTMIN+2") and the
-// rewrite rules of -r FROM:TO. It does not install handlers or send anything.
+// It owns the mapping between names and numbers ("TERM", "SIGTERM", "15", "RTMIN+2"), the
+// rewrite rules of -r FROM:TO, and catching every signal at start-up (CatchAll) with the
+// dispositions uno's programs inherit. It does not send anything or decide where a signal goes.
 package signals
 
 import (
 	"fmt"
-	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,39 +154,4 @@ func ParseRewrite(spec string) (from, to syscall.Signal, err error) {
 		return 0, 0, fmt.Errorf("rewrite %q: %w", spec, err)
 	}
 	return from, to, nil
-}
-
-// fatalUnlessCaught are the signals on which the Go runtime kills the process (HUP, INT, TERM) or
-// crashes it (QUIT, ABRT) when nobody asked for them with signal.Notify, and SIGPIPE, which kills
-// it when a write to fd 1 or 2 meets a closed pipe (uno logging to a stderr nobody reads any
-// more). Every other catchable signal is ignored by the runtime until then.
-var fatalUnlessCaught = []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGTERM, syscall.SIGPIPE}
-
-// Notify is signal.Notify for many signals without paying for it on the start path.
-// signal.Notify hands each signal to a goroutine locked to its own thread and waits for it: about
-// 50-100 µs a signal, 2-5 ms for all of them, which would more than double uno's start-up. So
-// the signals that would kill uno are registered before Notify returns, and the rest by a
-// goroutine while uno goes on to start the program. One of those sent in that first millisecond
-// or two is ignored (the runtime's default for them), not forwarded; tini would forward it.
-// The returned channel is closed once every signal is registered.
-func Notify(c chan<- os.Signal, sigs ...syscall.Signal) (registered <-chan struct{}) {
-	var now, later []os.Signal
-	for _, sig := range sigs {
-		if slices.Contains(fatalUnlessCaught, sig) {
-			now = append(now, sig)
-		} else {
-			later = append(later, sig)
-		}
-	}
-	signal.Notify(c, now...)
-	done := make(chan struct{})
-	go func() {
-		// One at a time: os/signal holds one lock while it registers and while it delivers, so
-		// registering all at once would hold up the delivery of a SIGCHLD meanwhile.
-		for _, sig := range later {
-			signal.Notify(c, sig)
-		}
-		close(done)
-	}()
-	return done
 }

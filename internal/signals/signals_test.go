@@ -1,12 +1,9 @@
 package signals
 
 import (
-	"os"
-	"os/signal"
 	"slices"
 	"syscall"
 	"testing"
-	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -77,40 +74,6 @@ func TestParseRewrite(t *testing.T) {
 	r := Rewrites{syscall.SIGUSR1: syscall.SIGUSR2}
 	if r.Apply(syscall.SIGUSR1) != syscall.SIGUSR2 || r.Apply(syscall.SIGTERM) != syscall.SIGTERM {
 		t.Error("Rewrites.Apply")
-	}
-}
-
-// TestNotify: the signals that would kill the process are caught as soon as Notify returns, the
-// others once its channel is closed, and each is delivered to c.
-func TestNotify(t *testing.T) {
-	c := make(chan os.Signal, 8)
-	registered := Notify(c, syscall.SIGTERM, syscall.SIGUSR2, syscall.SIGHUP)
-	// Without its handler this would end the test binary.
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	expectSignal(t, c, syscall.SIGTERM)
-	select {
-	case <-registered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the background registration never finished")
-	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR2); err != nil {
-		t.Fatal(err)
-	}
-	expectSignal(t, c, syscall.SIGUSR2)
-	signal.Stop(c)
-}
-
-func expectSignal(t *testing.T, c <-chan os.Signal, want syscall.Signal) {
-	t.Helper()
-	select {
-	case got := <-c:
-		if got != want {
-			t.Fatalf("got %v, want %v", got, want)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%v not delivered", want)
 	}
 }
 

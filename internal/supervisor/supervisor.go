@@ -15,7 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -50,6 +49,9 @@ type Options struct {
 	Socket      string
 	SocketGroup int
 	HTTPAddr    string
+	// Signals, if set, is where every signal uno caught arrives (signals.CatchAll, done by the
+	// caller as early as it can); otherwise Run catches them itself.
+	Signals chan os.Signal
 	// Reload, if set, reads the configuration again for SIGHUP and uno ctl reload.
 	Reload func() (*config.Config, error)
 	// Mux, if set, carries the services' output instead of a new one on Stdout and Stderr, so
@@ -156,17 +158,19 @@ func (sv *Supervisor) run() int {
 	// Services see only 0, 1 and 2 (and their notify socket); what uno inherited goes to the
 	// main program alone, under the same numbers, as in single-program mode.
 	sv.inherited = spawn.KeepInherited()
-	var caught []syscall.Signal
-	for _, sig := range signals.Catchable() {
-		if sv.terminal && (sig == syscall.SIGTTIN || sig == syscall.SIGTTOU) {
-			// Once the main program owns the terminal these are about uno's own writes to it.
-			signal.Ignore(sig)
-			continue
-		}
-		caught = append(caught, sig)
+	if sv.opts.Signals != nil {
+		sv.sigs = sv.opts.Signals
+	} else {
+		// Never stopped: uno exits when this returns, and un-registering costs what registering did.
+		signals.CatchAll(sv.sigs)
 	}
-	// Never stopped: uno exits when this returns, and un-registering costs what registering did.
-	registered := signals.Notify(sv.sigs, caught...)
+	if sv.terminal {
+		// Once the main program owns the terminal these are about uno's own writes to it; the
+		// services still start with the default action.
+		if err := signals.DiscardForSelf(syscall.SIGTTIN, syscall.SIGTTOU); err != nil {
+			log.Warn("cannot ignore terminal stop signals", "err", err)
+		}
+	}
 
 	cfg := sv.opts.Config
 	for _, c := range cfg.StartOrder() {
@@ -194,9 +198,6 @@ func (sv *Supervisor) run() int {
 	defer sv.removeNotifyDir()
 
 	sv.publish()
-	// Every signal is registered before any service starts or the control socket answers, so
-	// that nothing sent to a service through uno, or once uno answers, is dropped (a few ms).
-	<-registered
 	if path := sv.opts.Socket; path != "" {
 		srv, err := control.Listen(path, sv.opts.SocketGroup, backend{sv}, log)
 		if err != nil {
