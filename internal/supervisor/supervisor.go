@@ -26,6 +26,7 @@ import (
 	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/probe"
 	"github.com/uno-init/uno/internal/reaper"
+	"github.com/uno-init/uno/internal/safedir"
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/spawn"
 	"github.com/uno-init/uno/internal/sweep"
@@ -872,6 +873,10 @@ func (sv *Supervisor) makeNotifyDir() error {
 	// Services running as other users must reach their own socket (which only they may use).
 	if err := os.Chmod(dir, 0o711); err != nil {
 		return err
+	}
+	// MkdirTemp made it, but chmod goes by name: the sockets go in only if it is still uno's.
+	if err := safedir.Check(dir, 0o711); err != nil {
+		return fmt.Errorf("notify sockets: %w", err)
 	}
 	sv.notifyDir = dir
 	return nil
