@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,11 +100,7 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 	if env == nil {
 		env = os.Environ()
 	}
-	search, ok := lookupEnv(env, "PATH")
-	if !ok {
-		search = defaultPath
-	}
-	path, err := LookPath(spec.Argv[0], search)
+	path, err := Find(spec.Argv[0], env, spec.Dir, spec.Credential)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -168,26 +165,45 @@ func ForegroundTerminal() bool {
 	return err == nil
 }
 
+// Find finds the file execvp would run for argv0 in a program started with env, in dir, as cred:
+// the service's $PATH (execvp's default when it has none), and a relative path or $PATH entry
+// taken from dir, where the program is once it has changed to it. dir "" is uno's directory;
+// cred nil is uno's identity.
+func Find(argv0 string, env []string, dir string, cred *syscall.Credential) (string, error) {
+	return lookPath(argv0, SearchPath(env), dir, cred)
+}
+
+// SearchPath is the $PATH of env, or execvp's default when env has none.
+func SearchPath(env []string) string {
+	if search, ok := lookupEnv(env, "PATH"); ok {
+		return search
+	}
+	return defaultPath
+}
+
 // LookPath finds the file execvp would run for name, searching path (a $PATH value) when name
 // has no slash. It reports failures as *ExecError, with execvp's precedence: a file that exists
 // but cannot be executed is reported as such only if no later directory has an executable one.
-func LookPath(name, path string) (string, error) {
+func LookPath(name, path string) (string, error) { return lookPath(name, path, "", nil) }
+
+func lookPath(name, path, dir string, cred *syscall.Credential) (string, error) {
 	if strings.Contains(name, "/") {
-		if err := checkExecutable(name); err != nil {
+		file := inDir(dir, name)
+		if err := checkExecutable(file, cred); err != nil {
 			return "", execError(name, err)
 		}
-		return name, nil
+		return file, nil
 	}
 	if name == "" {
 		return "", &ExecError{Path: name, Err: fs.ErrNotExist, Code: CodeNotFound}
 	}
 	var denied error
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "." // an empty $PATH entry is the current directory
+	for _, entry := range filepath.SplitList(path) {
+		if entry == "" {
+			entry = "." // an empty $PATH entry is the current directory
 		}
-		candidate := filepath.Join(dir, name)
-		err := checkExecutable(candidate)
+		candidate := inDir(dir, filepath.Join(entry, name))
+		err := checkExecutable(candidate, cred)
 		if err == nil {
 			return candidate, nil
 		}
@@ -201,7 +217,17 @@ func LookPath(name, path string) (string, error) {
 	return "", &ExecError{Path: name, Err: syscall.ENOENT, Code: CodeNotFound}
 }
 
-func checkExecutable(path string) error {
+// inDir is path as seen from dir.
+func inDir(dir, path string) string {
+	if dir == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
+
+// checkExecutable checks that cred may execute path. For another user than uno's it goes by the
+// mode bits, as the kernel would for that user (ACLs and the directories on the way aside).
+func checkExecutable(path string, cred *syscall.Credential) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return unwrapPathError(err)
@@ -209,8 +235,26 @@ func checkExecutable(path string) error {
 	if st.IsDir() {
 		return syscall.EISDIR
 	}
-	if err := unix.Access(path, unix.X_OK); err != nil {
-		return err
+	if cred == nil || int(cred.Uid) == os.Geteuid() {
+		return unix.Access(path, unix.X_OK)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	var bits fs.FileMode
+	switch {
+	case cred.Uid == 0:
+		bits = 0o111 // root may execute a file anyone may
+	case cred.Uid == sys.Uid:
+		bits = 0o100
+	case cred.Gid == sys.Gid || slices.Contains(cred.Groups, sys.Gid):
+		bits = 0o010
+	default:
+		bits = 0o001
+	}
+	if st.Mode().Perm()&bits == 0 {
+		return syscall.EACCES
 	}
 	return nil
 }
