@@ -37,7 +37,7 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 		return nil, err
 	}
 	if inv.graceSet {
-		cfg.Grace = inv.cfg.Grace
+		cfg.SetGrace(inv.cfg.Grace)
 	}
 	if len(inv.cfg.Argv) > 0 {
 		if err := cfg.AddMain(inv.cfg.Argv, environ); err != nil {

@@ -53,6 +53,8 @@ type Service struct {
 
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+	// stopTimeoutSet says stop_timeout was given; otherwise it follows the grace (SetGrace).
+	stopTimeoutSet bool
 
 	// Essential services stop the container when they end for good.
 	Essential bool
@@ -148,6 +150,17 @@ const (
 
 // MainName is the name of the service for the program given on uno's command line.
 const MainName = "main"
+
+// SetGrace sets the shutdown budget, and with it the stop_timeout of every service that does not
+// set its own: --grace and UNO_GRACE override the file's grace after it is loaded.
+func (c *Config) SetGrace(grace time.Duration) {
+	c.Grace = grace
+	for _, s := range c.Services {
+		if !s.stopTimeoutSet {
+			s.StopTimeout = grace
+		}
+	}
+}
 
 // Service looks a service up by name.
 func (c *Config) Service(name string) *Service {

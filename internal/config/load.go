@@ -382,6 +382,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 			*d.dst = l.duration(file, key(d.name), v, *d.dst)
 		}
 	}
+	s.stopTimeoutSet = get("stop_timeout") != nil
 	if v := get("restart_delay_max"); v != nil && s.RestartDelayMax < s.RestartDelay {
 		l.errorf(file, v.line, key("restart_delay_max"), "%v is less than restart_delay (%v)", s.RestartDelayMax, s.RestartDelay)
 	}

@@ -185,7 +185,7 @@ func TestLoadExample(t *testing.T) {
 					Kind: ReadyHTTP, Target: "http://127.0.0.1:8080/healthz",
 					Interval: 250 * time.Millisecond, Timeout: 60 * time.Second,
 				},
-				Restart: RestartOnFailure, StopSignal: syscall.SIGINT, StopTimeout: 8 * time.Second,
+				Restart: RestartOnFailure, StopSignal: syscall.SIGINT, StopTimeout: 8 * time.Second, stopTimeoutSet: true,
 			}),
 			restartDefaults(&Service{
 				Name: "nginx", File: path, Line: 21,
@@ -1152,5 +1152,32 @@ func TestServiceNamedMainIsRefused(t *testing.T) {
 	want := "uno.toml:4: services.main: the name main is reserved for the program given on the command line"
 	if got := errorLines(dir, err); !slices.Equal(got, []string{want}) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestSetGrace: --grace and UNO_GRACE replace [uno] grace after loading, and with it the
+// stop_timeout of every service that follows the default (the main program's too); one written
+// in the file stays.
+func TestSetGrace(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"uno.toml": `[uno]
+grace = "1s"
+[services.a]
+command = "a"
+[services.b]
+command = "b"
+stop_timeout = "2s"
+`})
+	if err := cfg.AddMain([]string{"m"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SetGrace(30 * time.Second)
+	want := map[string]time.Duration{"a": 30 * time.Second, "b": 2 * time.Second, MainName: 30 * time.Second}
+	for name, d := range want {
+		if got := cfg.Service(name).StopTimeout; got != d {
+			t.Errorf("%s: stop_timeout %v, want %v", name, got, d)
+		}
+	}
+	if cfg.Grace != 30*time.Second {
+		t.Errorf("grace %v", cfg.Grace)
 	}
 }
