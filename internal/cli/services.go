@@ -114,12 +114,17 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 // check validates the configuration and prints the order services start in.
 func check(inv *invocation, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(inv)
+	if err == nil {
+		err = supervisor.CheckCommands(cfg)
+	}
+	if cfg != nil {
+		for _, w := range cfg.Warnings {
+			fmt.Fprintf(stderr, "uno: warning: %s\n", w)
+		}
+	}
 	if err != nil {
 		reportErrors(stderr, err)
 		return 1
-	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(stderr, "uno: warning: %s\n", w)
 	}
 	fmt.Fprintf(stdout, "%s: %d services, in start order:\n", cfg.File, len(cfg.Services))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)

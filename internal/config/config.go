@@ -35,7 +35,9 @@ type Service struct {
 
 	Type    Type
 	Command []string
-	Dir     string
+	// CommandLine is where command was written, for messages about it.
+	CommandLine int
+	Dir         string
 	// Env is the service's whole environment: uno's, then env_file, then env.
 	Env []string
 	// User is nil when the service runs as uno's own user.
@@ -117,7 +119,9 @@ type ReadyCheck struct {
 	// Target is the URL (http), address (tcp) or path (file).
 	Target string
 	// Argv is the command of an exec check.
-	Argv     []string
+	Argv []string
+	// Line is where the check's kind (http, exec...) was written, for messages about it.
+	Line     int
 	Interval time.Duration
 	Timeout  time.Duration
 }
@@ -161,6 +165,9 @@ func (c *Config) SetGrace(grace time.Duration) {
 		}
 	}
 }
+
+// Key names one of the service's keys in messages: "services.api.command".
+func (s *Service) Key(key string) string { return "services." + keyName(s.Name) + "." + key }
 
 // Service looks a service up by name.
 func (c *Config) Service(name string) *Service {

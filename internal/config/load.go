@@ -347,6 +347,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 
 	if v := get("command"); v != nil {
 		s.Command = l.command(file, key("command"), v, env)
+		s.CommandLine = v.line
 	} else {
 		l.errorf(file, line, prefix[:len(prefix)-1], "command is required")
 	}
@@ -537,6 +538,7 @@ func (l *loader) ready(file, key string, n *node, env *environment) *ReadyCheck 
 		}
 		kinds = append(kinds, k)
 		r.Kind = ReadyKind(k)
+		r.Line = v.line
 		switch r.Kind {
 		case ReadyNotify:
 			if v.kind != kindBool {

@@ -163,7 +163,7 @@ func TestLoadExample(t *testing.T) {
 			restartDefaults(&Service{
 				Name: "migrate", File: path, Line: 5,
 				Type:    Oneshot,
-				Command: []string{"/app/migrate", "up"},
+				Command: []string{"/app/migrate", "up"}, CommandLine: 7,
 				Env:     testEnviron,
 				Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: 10 * time.Second,
 			}),
@@ -171,8 +171,8 @@ func TestLoadExample(t *testing.T) {
 				Name: "api", File: path, Line: 9,
 				Type: Simple,
 				// PORT is unset, so the default applies.
-				Command: []string{"/app/api", "--port", "8080"},
-				Dir:     "/srv",
+				Command: []string{"/app/api", "--port", "8080"}, CommandLine: 10,
+				Dir: "/srv",
 				// uno's environment in its order, overridden in place by the user's
 				// variables, then app.env, then env; new names are added at the end.
 				Env: []string{
@@ -182,15 +182,15 @@ func TestLoadExample(t *testing.T) {
 				User:      &User{Name: "nobody", Uid: 65534, Gid: 65534, Groups: []uint32{}, Home: nobody.HomeDir},
 				DependsOn: []Dependency{{Name: "migrate", Condition: Completed, Line: 11}},
 				Ready: &ReadyCheck{
-					Kind: ReadyHTTP, Target: "http://127.0.0.1:8080/healthz",
+					Kind: ReadyHTTP, Target: "http://127.0.0.1:8080/healthz", Line: 16,
 					Interval: 250 * time.Millisecond, Timeout: 60 * time.Second,
 				},
 				Restart: RestartOnFailure, StopSignal: syscall.SIGINT, StopTimeout: 8 * time.Second, stopTimeoutSet: true,
 			}),
 			restartDefaults(&Service{
 				Name: "nginx", File: path, Line: 21,
-				Type:      Simple,
-				Command:   []string{"nginx", "-g", "daemon off;"},
+				Type:    Simple,
+				Command: []string{"nginx", "-g", "daemon off;"}, CommandLine: 22,
 				Env:       testEnviron,
 				DependsOn: []Dependency{{Name: "api", Condition: Ready, Line: 23}},
 				Restart:   RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: 10 * time.Second,
@@ -237,7 +237,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	got := cfg.Services[0]
 	want := &Service{
-		Name: "a", File: cfg.File, Line: 1, Type: Simple, Command: []string{"a"}, Env: testEnviron,
+		Name: "a", File: cfg.File, Line: 1, Type: Simple, Command: []string{"a"}, CommandLine: 2, Env: testEnviron,
 		Restart: RestartNo, RestartDelay: 250 * time.Millisecond, RestartDelayMax: 30 * time.Second,
 		RestartResetAfter: 30 * time.Second, RestartLimit: 5, RestartWindow: 60 * time.Second,
 		StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, Essential: true, LogPrefix: true,
@@ -474,6 +474,7 @@ func TestLoadReady(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mustLoadService(t, "[services.a]\ncommand = \"a\"\nready = "+tt.ready+"\n", nil)
+			tt.want.Line = 3 // where the kind is written
 			if s.Ready == nil || !reflect.DeepEqual(*s.Ready, tt.want) {
 				t.Errorf("ready %+v, want %+v", s.Ready, tt.want)
 			}
@@ -481,7 +482,7 @@ func TestLoadReady(t *testing.T) {
 	}
 	t.Run("as a table", func(t *testing.T) {
 		s := mustLoadService(t, "[services.a]\ncommand = \"a\"\n[services.a.ready]\nfile = \"/f\"\ntimeout = 3\n", nil)
-		want := ReadyCheck{Kind: ReadyFile, Target: "/f", Interval: DefaultReadyInterval, Timeout: 3 * time.Second}
+		want := ReadyCheck{Kind: ReadyFile, Target: "/f", Line: 4, Interval: DefaultReadyInterval, Timeout: 3 * time.Second}
 		if s.Ready == nil || !reflect.DeepEqual(*s.Ready, want) {
 			t.Errorf("ready %+v, want %+v", s.Ready, want)
 		}

@@ -496,7 +496,12 @@ func (sv *Supervisor) reload() (string, error) {
 func sameDefinition(a, b *config.Service) bool {
 	strip := func(s *config.Service) config.Service {
 		c := *s
-		c.File, c.Line = "", 0
+		c.File, c.Line, c.CommandLine = "", 0, 0
+		if c.Ready != nil {
+			r := *c.Ready
+			r.Line = 0
+			c.Ready = &r
+		}
 		c.DependsOn = slices.Clone(c.DependsOn)
 		for i := range c.DependsOn {
 			c.DependsOn[i].Line = 0

@@ -458,7 +458,12 @@ func (sv *Supervisor) probe(s *service) {
 	case config.ReadyTCP:
 		check = probe.TCP(r.Target)
 	case config.ReadyFile:
-		check = probe.File(r.Target)
+		// A relative path is the service's, as an exec check's is; never uno's directory.
+		path := r.Target
+		if !filepath.IsAbs(path) && s.cfg.Dir != "" {
+			path = filepath.Join(s.cfg.Dir, path)
+		}
+		check = probe.File(path)
 	case config.ReadyExec:
 		spec := spawn.Spec{Argv: r.Argv, Env: s.cfg.Env, Dir: s.cfg.Dir}
 		if s.cfg.User != nil {

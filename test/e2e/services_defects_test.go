@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/uno-init/uno/internal/testbin"
 )
 
 // Regression tests of issue 12: relative commands under working_dir, --grace and the default
@@ -22,6 +25,125 @@ func setupConf(t *testing.T, conf string) (cfgPath, marks string) {
 		t.Fatal(err)
 	}
 	return cfgPath, marks
+}
+
+// writeExecutable writes a shell script at path, creating its directory.
+func writeExecutable(t *testing.T, path, script string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script+"\n"), mode); err != nil {
+		t.Fatal(err)
+	}
+	// WriteFile's mode goes through the umask.
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServicesRelativeCommandInWorkingDir: "./run.sh" with working_dir is found where execvp in
+// the service would find it, after its chdir, not in uno's directory; so is an exec readiness
+// check's, and a relative $PATH entry of the service's own environment.
+func TestServicesRelativeCommandInWorkingDir(t *testing.T) {
+	needRoot(t)
+	cfgPath, marks := setupConf(t, `
+[services.app]
+command = "./run.sh"
+working_dir = "@DIR@/app"
+ready = { exec = ["./ready.sh"], interval = "50ms" }
+
+[services.tool]
+command = "tool"
+working_dir = "@DIR@/app"
+env = { PATH = "bin:/usr/bin:/bin" }
+`)
+	dir := filepath.Dir(cfgPath)
+	writeExecutable(t, filepath.Join(dir, "app/run.sh"), `echo "run $(pwd)" >> "$MARKS"; exec sleep 1000`, 0o755)
+	writeExecutable(t, filepath.Join(dir, "app/ready.sh"), `echo ready-checked >> "$MARKS"`, 0o755)
+	writeExecutable(t, filepath.Join(dir, "app/bin/tool"), `echo tool >> "$MARKS"; exec sleep 1000`, 0o755)
+	p := startUno(t, startOpts{mode: asPID1, env: []string{"MARKS=" + marks}}, "-c", cfgPath)
+	waitMark(t, marks, "run_"+filepath.Join(dir, "app"))
+	waitMark(t, marks, "ready-checked")
+	waitMark(t, marks, "tool")
+	poll(t, "app ready", func() bool { return strings.Contains(p.stderr.String(), "service ready service=app") })
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
+// TestServicesCheckFindsCommands: uno check looks each command up as its service will run it
+// (working_dir, the service's PATH, its user) and reports those it cannot run as errors.
+func TestServicesCheckFindsCommands(t *testing.T) {
+	cfgPath, _ := setupConf(t, `
+[services.good]
+command = "./run.sh"
+working_dir = "@DIR@/app"
+ready = { exec = ["./run.sh"] }
+
+[services.missing]
+command = "./nothere.sh"
+working_dir = "@DIR@/app"
+
+[services.noexec]
+command = ["@DIR@/app/plain.sh"]
+
+[services.adir]
+command = ["@DIR@/app/sub"]
+
+[services.nopath]
+command = "no-such-program-anywhere"
+env = { PATH = "@DIR@/app/sub:/usr/bin" }
+
+[services.badcheck]
+command = "./run.sh"
+working_dir = "@DIR@/app"
+ready = { exec = "./nothere.sh" }
+`+rootOnly(t))
+	dir := filepath.Dir(cfgPath)
+	writeExecutable(t, filepath.Join(dir, "app/run.sh"), "exit 0", 0o755)
+	writeExecutable(t, filepath.Join(dir, "app/plain.sh"), "exit 0", 0o644)
+	writeExecutable(t, filepath.Join(dir, "app/rootonly.sh"), "exit 0", 0o744)
+	if err := os.MkdirAll(filepath.Join(dir, "app/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testbin.Uno(t), "check", "-c", "uno.toml")
+	cmd.Dir = dir
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit status %d, want 1\n%s", code, out)
+	}
+	want := []string{
+		`uno: uno.toml:8: services.missing.command: cannot run ./nothere.sh in ` + dir + `/app: no such file or directory`,
+		`uno: uno.toml:12: services.noexec.command: cannot run ` + dir + `/app/plain.sh: permission denied`,
+		`uno: uno.toml:15: services.adir.command: cannot run ` + dir + `/app/sub: is a directory`,
+		`uno: uno.toml:18: services.nopath.command: cannot run no-such-program-anywhere: not found in PATH ` + dir + `/app/sub:/usr/bin`,
+		`uno: uno.toml:24: services.badcheck.ready.exec: cannot run ./nothere.sh in ` + dir + `/app: no such file or directory`,
+	}
+	if os.Geteuid() == 0 {
+		want = append(want, `uno: uno.toml:27: services.rootonly.command: cannot run `+dir+`/app/rootonly.sh as user nobody: permission denied`)
+	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing line:\n%s\ngot:\n%s", w, out)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d lines, want %d:\n%s", len(got), len(want), out)
+	}
+}
+
+// rootOnly is a service whose script only root may run, when the test can tell (as root, with
+// nobody in /etc/passwd): its user cannot execute it although uno could.
+func rootOnly(t *testing.T) string {
+	if os.Geteuid() != 0 {
+		return ""
+	}
+	return `
+[services.rootonly]
+command = ["@DIR@/app/rootonly.sh"]
+user = "nobody"
+`
 }
 
 // TestServicesGraceSetsDefaultStopTimeout: --grace and UNO_GRACE override [uno] grace, and with

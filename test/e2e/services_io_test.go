@@ -219,20 +219,21 @@ command = ["true"]
 }
 
 func TestServicesCheckPrintsOrder(t *testing.T) {
+	// Commands that exist here: uno check also looks each one up (TestServicesCheckFindsCommands).
 	cfgPath, _ := servicesSetup(t, `
 [services.web]
-command = "nginx -g 'daemon off;'"
+command = "sh -c 'exec sleep 1000'"
 depends_on = { api = "ready" }
 
 [services.api]
-command = ["/app/api"]
+command = ["sleep", "1000"]
 depends_on = ["migrate"]
 ready = { tcp = "127.0.0.1:8080" }
 restart = "on-failure"
 
 [services.migrate]
 type = "oneshot"
-command = ["/app/migrate"]
+command = ["true"]
 `)
 	out, err := exec.Command(testbin.Uno(t), "check", "-c", cfgPath).CombinedOutput()
 	if err != nil {
