@@ -44,6 +44,9 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 			return nil, err
 		}
 	}
+	if err := supervisor.CheckNotifySockets(cfg, ""); err != nil {
+		return nil, err
+	}
 	if inv.startDir != "" {
 		// uno itself moves to / once services run; a service without working_dir still starts
 		// where uno was started, as it would under a shell.

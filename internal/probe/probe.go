@@ -143,15 +143,16 @@ func Listen(path string, uid, gid int) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	n := &Notifier{Path: path, conn: conn}
 	if err := os.Chown(path, uid, gid); err != nil && uid != os.Getuid() {
-		conn.Close()
+		n.Close() // and the socket file with it: the next start binds the path again
 		return nil, err
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		conn.Close()
+		n.Close()
 		return nil, err
 	}
-	return &Notifier{Path: path, conn: conn}, nil
+	return n, nil
 }
 
 // Messages reads datagrams until Close and calls fn with each one's variables.

@@ -2,17 +2,49 @@ package supervisor
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/spawn"
 )
 
 // What uno can tell about a configuration before it runs it, beyond what package config checks
-// alone: whether each command can be run (uno check only: a oneshot may yet create a program or
-// a directory).
+// alone: where the notify sockets will be (every load), and whether each command can be run
+// (uno check only: a oneshot may yet create a program or a directory).
+
+// maxSocketPath is the longest path a unix socket address holds: sun_path's 108 bytes, less the
+// NUL that C clients (sd_notify among them) copy with it.
+const maxSocketPath = 107
+
+// notifyDirWorst is the name of the notify sockets' directory at its longest: makeNotifyDir
+// has os.MkdirTemp add up to ten digits to "uno-notify-".
+const notifyDirWorst = "uno-notify-XXXXXXXXXX"
+
+// CheckNotifySockets reports each service whose notify socket's path would not fit a socket
+// address, which would make every start of it fail. runtimeDir is Options.RuntimeDir.
+func CheckNotifySockets(cfg *config.Config, runtimeDir string) error {
+	base := runtimeDir
+	if base == "" {
+		base = filepath.Dir(control.RuntimeDir())
+	}
+	var errs []error
+	for _, s := range cfg.Services {
+		if s.Ready == nil || s.Ready.Kind != config.ReadyNotify {
+			continue
+		}
+		path := filepath.Join(base, notifyDirWorst, s.Name+".sock")
+		if len(path) > maxSocketPath {
+			errs = append(errs, &config.PosError{File: s.File, Line: s.Ready.Line, Key: s.Key("ready.notify"),
+				Msg: fmt.Sprintf("the notify socket's path %s is up to %d bytes: a socket address holds %d; shorten the service's name",
+					path, len(path), maxSocketPath)})
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // CheckCommands reports each command, and each exec readiness check's, that its service could
 // not run as things are now: looked up as the service will be, from its working_dir, on its

@@ -362,6 +362,16 @@ func (sv *Supervisor) start(s *service) {
 			return
 		}
 	}
+	// The notify socket before the output pipes: a failure here then has nothing to close.
+	if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
+		if err := sv.listenNotify(s); err != nil {
+			sv.log.Error("cannot create the notify socket", "service", s.name(), "err", err)
+			s.code = 1
+			sv.afterRun(s, false)
+			return
+		}
+		spec.Env = append(slices.Clip(spec.Env), "NOTIFY_SOCKET="+s.notifier.Path)
+	}
 	var closeAfterStart []*os.File
 	if s.cfg.Main {
 		spec.Foreground = sv.terminal
@@ -376,15 +386,6 @@ func (sv *Supervisor) start(s *service) {
 		}
 		spec.Stdio = [3]*os.File{files[0], files[1], files[2]}
 		closeAfterStart = files
-	}
-	if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
-		if err := sv.listenNotify(s); err != nil {
-			sv.log.Error("cannot create the notify socket", "service", s.name(), "err", err)
-			s.code = 1
-			sv.afterRun(s, false)
-			return
-		}
-		spec.Env = append(slices.Clip(spec.Env), "NOTIFY_SOCKET="+s.notifier.Path)
 	}
 	pid, exited, err := spawn.Start(sv.reaper, spec)
 	for _, f := range closeAfterStart {

@@ -54,7 +54,12 @@ var sharedReaper = sync.OnceValue(func() *reaper.Reaper { return reaper.New(nil)
 
 func runConfig(t *testing.T, toml string, main ...string) (code int, events []string) {
 	t.Helper()
-	dir := t.TempDir()
+	return runConfigIn(t, t.TempDir(), toml, main...)
+}
+
+// runConfigIn is runConfig with the configuration file and the runtime directory in dir.
+func runConfigIn(t *testing.T, dir, toml string, main ...string) (code int, events []string) {
+	t.Helper()
 	path := filepath.Join(dir, "uno.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)

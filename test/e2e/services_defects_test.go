@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -180,5 +181,38 @@ command = ["sh", "-c", 'trap "sleep 1; echo clean-stop >> \"$MARKS\"; exit 0" TE
 				t.Errorf("db was killed:\n%s", p.stderr.String())
 			}
 		})
+	}
+}
+
+// TestServicesNotifySocketTooLong: a notify socket path that cannot fit a socket address (a
+// long service name) is a configuration error, reported before anything starts, not a bind
+// error at every start.
+func TestServicesNotifySocketTooLong(t *testing.T) {
+	needRoot(t)
+	name := strings.Repeat("n", 100)
+	cfgPath, marks := setupConf(t, `
+[services.other]
+command = ["sh", "-c", 'echo started >> "$MARKS"; exec sleep 1000']
+
+[services.`+name+`]
+command = ["sh", "-c", 'echo started >> "$MARKS"; exec sleep 1000']
+ready = { notify = true }
+`)
+	want := regexp.MustCompile(`(?m)^uno: uno\.toml:7: services\.` + name + `\.ready\.notify: the notify socket's path .*/` + name + `\.sock is .* bytes: a socket address holds 107; shorten the service's name$`)
+
+	cmd := exec.Command(testbin.Uno(t), "check", "-c", "uno.toml")
+	cmd.Dir = filepath.Dir(cfgPath)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !want.Match(out) {
+		t.Errorf("uno check: status %d, output:\n%s", code, out)
+	}
+
+	p := startUno(t, startOpts{mode: asPID1, env: []string{"MARKS=" + marks}}, "-c", cfgPath)
+	p.expectExit(2)
+	if !want.MatchString(strings.ReplaceAll(p.stderr.String(), cfgPath, "uno.toml")) {
+		t.Errorf("stderr:\n%s", p.stderr.String())
+	}
+	if _, err := os.Stat(marks); err == nil {
+		t.Errorf("a service started despite the bad configuration")
 	}
 }
