@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/uno-init/uno/internal/proc"
 	"github.com/uno-init/uno/internal/safedir"
 )
 
@@ -372,8 +373,12 @@ func (s *Server) peer(conn *net.UnixConn) (full, read bool, who string) {
 	return false, false, who
 }
 
-// hasGroup reports whether process pid has gid among its supplementary groups.
+// hasGroup reports whether process pid has gid among its supplementary groups. It says no when
+// /proc is another PID namespace's: pid, as SO_PEERCRED gives it in uno's, is someone else there.
 func hasGroup(pid, gid int) bool {
+	if !proc.Own() {
+		return false
+	}
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return false
