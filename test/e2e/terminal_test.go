@@ -30,8 +30,14 @@ type terminalSession struct {
 
 func startOnTerminal(t *testing.T, args ...string) *terminalSession {
 	t.Helper()
+	return startOnTerminalBinary(t, testbin.Uno(t), args...)
+}
+
+// startOnTerminalBinary is startOnTerminal with the uno binary (or a link to it) at path.
+func startOnTerminalBinary(t *testing.T, path string, args ...string) *terminalSession {
+	t.Helper()
 	master, slave := openPTY(t)
-	cmd := exec.Command(testbin.Uno(t), args...)
+	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.Env = append(os.Environ(), "TERM=dumb", "PS1=$ ")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
