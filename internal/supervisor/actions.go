@@ -1,0 +1,208 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/uno-init/uno/internal/control"
+	"github.com/uno-init/uno/internal/signals"
+)
+
+// This file carries out an operator's actions (uno ctl start, stop, restart, signal) on the
+// supervisor's goroutine, and answers each once it is done.
+
+// controlRequest is an action for the supervisor's goroutine. result receives exactly one value.
+type controlRequest struct {
+	req    control.Request
+	ctx    context.Context
+	result chan controlResult
+}
+
+type controlResult struct {
+	msg string
+	err error
+}
+
+// waiter is an action under way: done is asked after every event.
+type waiter struct {
+	cr   controlRequest
+	done func() (finished bool, msg string, err error)
+}
+
+func (sv *Supervisor) checkWaiters() {
+	sv.waiters = slices.DeleteFunc(sv.waiters, func(w *waiter) bool {
+		if finished, msg, err := w.done(); finished {
+			w.cr.result <- controlResult{msg, err}
+			return true
+		}
+		if sv.stopping && sv.allEnded() {
+			w.cr.result <- controlResult{err: errors.New("uno stopped before the action was done")}
+			return true
+		}
+		if w.cr.ctx.Err() != nil {
+			return true // the client is gone or gave up; Act reports it
+		}
+		return false
+	})
+}
+
+// handleControl starts an action, and answers at once or when it is done.
+func (sv *Supervisor) handleControl(cr controlRequest) {
+	answer := func(msg string, err error) { cr.result <- controlResult{msg, err} }
+	req := cr.req
+	if req.Command == control.CmdReload {
+		answer(sv.reload())
+		return
+	}
+	if len(req.Names) == 0 {
+		answer("", fmt.Errorf("%s: name at least one service", req.Command))
+		return
+	}
+	if sv.stopping {
+		answer("", errors.New("uno is stopping the container"))
+		return
+	}
+	var targets []*service
+	for _, name := range req.Names {
+		s := sv.byName[name]
+		if s == nil || s.removed {
+			answer("", unknownService(name, sv.snapshot.Load()))
+			return
+		}
+		if s.cfg.Main && req.Command != control.CmdSignal {
+			answer("", fmt.Errorf("%s is the main program: it is the container's own life; stop the container instead", name))
+			return
+		}
+		targets = append(targets, s)
+	}
+	var done func() (bool, string, error)
+	switch req.Command {
+	case control.CmdSignal:
+		sig, err := signals.Parse(req.Signal)
+		if err != nil {
+			answer("", err)
+			return
+		}
+		for _, s := range targets {
+			if !s.state.active() {
+				answer("", fmt.Errorf("%s is not running (%s)", s.name(), s.state))
+				return
+			}
+		}
+		for _, s := range targets {
+			sv.forward(s, sig)
+		}
+		answer(fmt.Sprintf("sent %s to %s", signals.Name(sig), names(targets)), nil)
+		return
+	case control.CmdStop:
+		done = sv.operatorStop(targets)
+	case control.CmdStart:
+		done = sv.operatorStart(targets, false)
+	case control.CmdRestart:
+		done = sv.operatorStart(targets, true)
+	default:
+		answer("", fmt.Errorf("unknown command %q", req.Command))
+		return
+	}
+	if req.NoWait {
+		answer(req.Command+" under way: "+names(targets), nil)
+		return
+	}
+	sv.waiters = append(sv.waiters, &waiter{cr: cr, done: done})
+}
+
+// operatorStop stops targets and, first, every running service that depends on them.
+func (sv *Supervisor) operatorStop(targets []*service) func() (bool, string, error) {
+	set := sv.withDependents(targets)
+	for _, s := range set {
+		s.held = true
+		s.restartPending = false
+		sv.stopSet[s] = true
+	}
+	sv.stopNext()
+	return func() (bool, string, error) {
+		for _, s := range set {
+			if !s.ended() {
+				return false, "", nil
+			}
+		}
+		return true, "stopped " + names(set), nil
+	}
+}
+
+// operatorStart starts targets and whatever they need; with restart, running targets are
+// stopped first (their dependents keep running).
+func (sv *Supervisor) operatorStart(targets []*service, restart bool) func() (bool, string, error) {
+	// A target counts as started when a run later than the current one is running and ready,
+	// or, for a start of a service already running or starting, when that run is.
+	runs := map[*service]int{}
+	current := map[*service]bool{}
+	for _, s := range targets {
+		runs[s] = s.run
+		current[s] = !restart && s.state.active()
+	}
+	for _, s := range sv.withDependencies(targets) {
+		named := slices.Contains(targets, s)
+		s.held = false
+		delete(sv.stopSet, s)
+		switch {
+		case s.state.active() && named && restart:
+			s.restartPending = true
+			if s.state != Stopping {
+				sv.stop(s, s.cfg.StopSignal)
+			}
+		case s.state == Stopping:
+			s.restartPending = true // an operator's stop under way: start again after it
+			current[s] = false
+		case s.state == Completed && !named:
+			// A completed dependency is satisfied: it does not run again.
+		case s.ended() || s.state == Backoff:
+			sv.rearm(s)
+		}
+	}
+	sv.startWaiting()
+	verb := "started"
+	if restart {
+		verb = "restarted"
+	}
+	return func() (bool, string, error) {
+		for _, s := range targets {
+			switch s.state {
+			case Running, Completed:
+				if !current[s] && s.run == runs[s] {
+					return false, "", nil // still the run from before the request
+				}
+			case Failed, Exited, Stopped:
+				// Every target was made to wait or run by the request, so an end state now is
+				// this request's outcome: a failed start, or a dependency that failed.
+				return true, "", fmt.Errorf("%s did not start: %s (%s)", s.name(), s.state, s.lastDescription())
+			default:
+				return false, "", nil
+			}
+		}
+		return true, verb + " " + names(targets), nil
+	}
+}
+
+// rearm makes an ended service start again from scratch when its dependencies allow.
+func (sv *Supervisor) rearm(s *service) {
+	sv.cancelRestart(s)
+	s.state = Waiting
+	s.restartPending = false
+	s.notReady = false
+	s.failures = nil
+	s.delay = s.cfg.RestartDelay
+}
+
+func (sv *Supervisor) cancelRestart(s *service) {
+	if s.restartAt != nil {
+		s.restartAt.Stop()
+		s.restartAt = nil
+	}
+}
+
+func (sv *Supervisor) anyHeld() bool {
+	return slices.ContainsFunc(sv.services, func(s *service) bool { return s.held })
+}

@@ -1,0 +1,151 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/control"
+	"github.com/uno-init/uno/internal/probe"
+	"github.com/uno-init/uno/internal/safedir"
+	"github.com/uno-init/uno/internal/spawn"
+)
+
+// This file runs readiness checks and the notify sockets they may listen on.
+
+// probe runs the readiness check of s's current run until it passes or times out.
+func (sv *Supervisor) probe(s *service) {
+	r := s.cfg.Ready
+	var check probe.Check
+	switch r.Kind {
+	case config.ReadyHTTP:
+		var err error
+		if check, err = probe.HTTP(r.Target); err != nil {
+			check = func(context.Context) error { return err }
+		}
+	case config.ReadyTCP:
+		check = probe.TCP(r.Target)
+	case config.ReadyFile:
+		// A relative path is the service's, as an exec check's is; never uno's directory.
+		path := r.Target
+		if !filepath.IsAbs(path) && s.cfg.Dir != "" {
+			path = filepath.Join(s.cfg.Dir, path)
+		}
+		check = probe.File(path)
+	case config.ReadyExec:
+		spec := spawn.Spec{Argv: r.Argv, Env: s.cfg.Env, Dir: s.cfg.Dir}
+		if s.cfg.User != nil {
+			spec.Credential = s.cfg.User.Credential()
+		}
+		check = probe.Exec(sv.reaper, spec)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancelProbe = cancel
+	run := s.run
+	go func() {
+		deadline := time.Now().Add(r.Timeout)
+		var err error
+		for {
+			// One attempt may take at most the time left, and never less than a second, so
+			// that a slow first answer is not cut off by a short interval.
+			attempt, cancelAttempt := context.WithDeadline(ctx, later(deadline, time.Now().Add(time.Second)))
+			err = check(attempt)
+			cancelAttempt()
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				sv.events <- readyEvent{svc: s, run: run}
+				return
+			}
+			if !time.Now().Before(deadline) {
+				sv.events <- notReadyEvent{svc: s, run: run, err: err}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(r.Interval):
+			}
+		}
+	}()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (sv *Supervisor) makeNotifyDir() error {
+	needed := false
+	for _, s := range sv.services {
+		if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
+			needed = true
+		}
+	}
+	if !needed {
+		return nil
+	}
+	// Beside the control socket's directory, not in it: that one is private to uno (0700),
+	// while services running as other users must reach their notify socket.
+	base := sv.opts.RuntimeDir
+	if base == "" {
+		base = filepath.Dir(control.RuntimeDir())
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(base, "uno-notify-")
+	if err != nil {
+		return err
+	}
+	// Services running as other users must reach their own socket (which only they may use).
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return err
+	}
+	// MkdirTemp made it, but chmod goes by name: the sockets go in only if it is still uno's.
+	if err := safedir.Check(dir, 0o711); err != nil {
+		return fmt.Errorf("notify sockets: %w", err)
+	}
+	sv.notifyDir = dir
+	return nil
+}
+
+func (sv *Supervisor) removeNotifyDir() {
+	for _, s := range sv.services {
+		if s.notifier != nil {
+			s.notifier.Close()
+		}
+	}
+	if sv.notifyDir != "" {
+		_ = os.RemoveAll(sv.notifyDir)
+	}
+}
+
+// listenNotify creates s's notify socket once; it serves every run of s.
+func (sv *Supervisor) listenNotify(s *service) error {
+	if s.notifier != nil {
+		return nil
+	}
+	uid, gid := os.Getuid(), os.Getgid()
+	if u := s.cfg.User; u != nil {
+		uid, gid = int(u.Uid), int(u.Gid)
+	}
+	n, err := probe.Listen(filepath.Join(sv.notifyDir, s.name()+".sock"), uid, gid)
+	if err != nil {
+		return err
+	}
+	s.notifier = n
+	go n.Messages(func(vars map[string]string) {
+		if vars["READY"] == "1" {
+			// The run is read by the supervisor's goroutine; -1 asks it to use the current one.
+			sv.events <- readyEvent{svc: s, run: -1}
+		}
+	})
+	return nil
+}

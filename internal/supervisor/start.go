@@ -1,0 +1,321 @@
+package supervisor
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/logmux"
+	"github.com/uno-init/uno/internal/reaper"
+	"github.com/uno-init/uno/internal/spawn"
+)
+
+// This file starts a service's runs and decides what follows each: readiness, completion, a
+// restart with backoff, or the end of the service.
+
+// startWaiting starts every waiting service whose dependencies have all reached their
+// condition, and fails those whose dependencies never will.
+func (sv *Supervisor) startWaiting() {
+	if sv.stopping {
+		return
+	}
+	for _, s := range sv.services {
+		if s.state != Waiting {
+			continue
+		}
+		ready := true
+		for _, d := range s.cfg.DependsOn {
+			dep := sv.byName[d.Name]
+			if dep.satisfies(d.Condition) {
+				continue
+			}
+			ready = false
+			if dep.ended() && !(dep.state == Stopped && !sv.stopping) {
+				sv.log.Error("service cannot start: a dependency ended without reaching its condition",
+					"service", s.name(), "dependency", dep.name(), "condition", d.Condition, "dependency_state", dep.state)
+				s.code = dep.code
+				if s.code == 0 {
+					s.code = 1
+				}
+				sv.endForGood(s, Failed)
+				if sv.stopping {
+					return
+				}
+			}
+			break
+		}
+		if ready {
+			sv.start(s)
+			if sv.stopping {
+				return
+			}
+		}
+	}
+}
+
+// start starts one run of s.
+func (sv *Supervisor) start(s *service) {
+	s.run++
+	s.notReady = false
+	s.ready = false
+	spec := spawn.Spec{
+		Argv:   s.cfg.Command,
+		Env:    s.cfg.Env,
+		Dir:    s.cfg.Dir,
+		Pgroup: true,
+		// What a run leaves in its process group goes with it, so that a restart does not meet
+		// its predecessor's children (holding a port, say): SIGTERM as the run ends, SIGKILL
+		// after stop_timeout (killLeftoversLater).
+		OnGroupExit: reaper.GroupExit{Signal: syscall.SIGTERM, Continue: true, Hold: true},
+	}
+	if s.cfg.User != nil {
+		spec.Credential = s.cfg.User.Credential()
+	}
+	if s.cfg.Dir != "" {
+		// Checked here, not at load: a oneshot may create it. A failed chdir in the child
+		// would otherwise be reported as the program not being found.
+		if _, err := os.Stat(s.cfg.Dir); err != nil {
+			sv.log.Error("service could not start: bad working_dir", "service", s.name(), "err", err)
+			s.code = 1
+			sv.afterRun(s, false)
+			return
+		}
+	}
+	// The notify socket before the output pipes: a failure here then has nothing to close.
+	if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
+		if err := sv.listenNotify(s); err != nil {
+			sv.log.Error("cannot create the notify socket", "service", s.name(), "err", err)
+			s.code = 1
+			sv.afterRun(s, false)
+			return
+		}
+		spec.Env = append(slices.Clip(spec.Env), "NOTIFY_SOCKET="+s.notifier.Path)
+	}
+	var closeAfterStart []*os.File
+	if s.cfg.Main {
+		spec.Foreground = sv.terminal
+		spec.Inherited = sv.inherited
+	} else {
+		files, err := sv.outputs(s)
+		if err != nil {
+			sv.log.Error("cannot set up the service's output", "service", s.name(), "err", err)
+			s.code = 1
+			sv.afterRun(s, false)
+			return
+		}
+		spec.Stdio = [3]*os.File{files[0], files[1], files[2]}
+		closeAfterStart = files
+	}
+	pid, exited, err := spawn.Start(sv.reaper, spec)
+	for _, f := range closeAfterStart {
+		f.Close()
+	}
+	if err != nil {
+		s.code = 1
+		var ee *spawn.ExecError
+		if errors.As(err, &ee) {
+			s.code = ee.Code
+		}
+		attrs := []any{"service", s.name(), "err", err, "status", s.code}
+		if u := s.cfg.User; u != nil {
+			// Permission errors depend on who tried: say it.
+			attrs = append(attrs, "user", u.Name, "uid", u.Uid)
+		}
+		sv.log.Error("service could not start", attrs...)
+		s.lastEnd = time.Now()
+		s.lastExit = nil
+		sv.afterRun(s, false)
+		return
+	}
+	s.pid, s.startedAt, s.state = pid, time.Now(), Starting
+	sv.log.Info("service started", "service", s.name(), "pid", pid)
+	run := s.run
+	go func() { sv.events <- exitEvent{svc: s, run: run, exit: <-exited} }()
+
+	switch {
+	case s.cfg.Ready == nil:
+		sv.becomeReady(s)
+	case s.cfg.Ready.Kind == config.ReadyNotify:
+		timer := time.AfterFunc(s.cfg.Ready.Timeout, func() {
+			sv.events <- notReadyEvent{svc: s, run: run, err: errors.New("no READY=1 on the notify socket")}
+		})
+		s.cancelProbe = func() { timer.Stop() }
+	default:
+		sv.probe(s)
+	}
+}
+
+// outputs returns the service's stdin (/dev/null) and the write ends of its output pipes.
+func (sv *Supervisor) outputs(s *service) ([]*os.File, error) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := sv.mux.Pipe(s.name(), logmux.Stdout, s.cfg.LogPrefix)
+	if err != nil {
+		devnull.Close()
+		return nil, err
+	}
+	stderr, err := sv.mux.Pipe(s.name(), logmux.Stderr, s.cfg.LogPrefix)
+	if err != nil {
+		devnull.Close()
+		stdout.Close()
+		return nil, err
+	}
+	return []*os.File{devnull, stdout, stderr}, nil
+}
+
+func (sv *Supervisor) becomeReady(s *service) {
+	s.ready = true
+	s.state = Running
+	if s.cancelProbe != nil {
+		s.cancelProbe()
+		s.cancelProbe = nil
+	}
+	if s.cfg.Ready != nil {
+		sv.log.Info("service ready", "service", s.name(), "after", time.Since(s.startedAt).Round(time.Millisecond))
+	}
+	sv.startWaiting()
+}
+
+// exited handles the end of s's current run.
+func (sv *Supervisor) exited(s *service, e reaper.Exit) {
+	if s.cancelProbe != nil {
+		s.cancelProbe()
+		s.cancelProbe = nil
+	}
+	if s.killAt != nil {
+		s.killAt.Stop()
+		s.killAt = nil
+	}
+	if e.Leftovers != nil {
+		sv.killLeftoversLater(s, e.Leftovers)
+		e.Leftovers = nil
+	}
+	s.lastExit = &e
+	s.lastEnd = time.Now()
+	s.code = e.Code()
+	if s.notReady {
+		s.code = 1
+	}
+	attrs := []any{"service", s.name(), "pid", s.pid, "status", e.String()}
+	if uptime := time.Since(s.startedAt); uptime > 0 {
+		attrs = append(attrs, "uptime", uptime.Round(time.Millisecond))
+	}
+	s.pid = 0
+	if s.state == Stopping {
+		s.state = Stopped
+		sv.log.Info("service stopped", attrs...)
+		delete(sv.stopSet, s)
+		switch {
+		case sv.stopping:
+			sv.stopNext()
+		case s.removed:
+			sv.forget(s)
+		case s.restartPending:
+			// uno ctl restart, or a reload that changed the definition.
+			sv.rearm(s)
+			sv.startWaiting()
+		case s.notReady:
+			sv.afterRun(s, false) // a failed start: the restart policy decides
+		default:
+			sv.stopNext() // an operator's stop may have more services to go
+		}
+		return
+	}
+	sv.log.Info("service exited", attrs...)
+	sv.afterRun(s, s.code == 0)
+}
+
+// afterRun decides what follows a run that ended (or could not start): completion, a restart,
+// or the end of the service, which for an essential one is the end of the container.
+func (sv *Supervisor) afterRun(s *service, success bool) {
+	if sv.stopping {
+		s.state = Stopped
+		sv.stopNext()
+		return
+	}
+	if s.cfg.Type == config.Oneshot && success {
+		s.state = Completed
+		sv.log.Info("service completed", "service", s.name())
+		sv.startWaiting()
+		return
+	}
+	restart := false
+	switch s.cfg.Restart {
+	case config.RestartAlways:
+		restart = true
+	case config.RestartOnFailure:
+		restart = !success
+	}
+	if s.cfg.Main {
+		restart = false
+	}
+	if restart && sv.withinRestartLimit(s) {
+		sv.scheduleRestart(s)
+		return
+	}
+	if restart {
+		sv.log.Error("service is restarting too often; giving up", "service", s.name(),
+			"restarts", len(s.failures), "window", s.cfg.RestartWindow)
+		success = false
+		if s.code == 0 {
+			s.code = 1 // a service that keeps exiting 0 under "always" has failed all the same
+		}
+	}
+	if success {
+		sv.endForGood(s, Exited)
+	} else {
+		sv.endForGood(s, Failed)
+	}
+}
+
+// withinRestartLimit records one more restart of s and reports whether it is allowed.
+func (sv *Supervisor) withinRestartLimit(s *service) bool {
+	now := time.Now()
+	if !s.startedAt.IsZero() && s.lastExit != nil && now.Sub(s.startedAt) >= s.cfg.RestartResetAfter {
+		// It ran long enough: start again from the first delay and a clean record.
+		s.failures = nil
+		s.delay = s.cfg.RestartDelay
+	}
+	window := now.Add(-s.cfg.RestartWindow)
+	s.failures = slices.DeleteFunc(s.failures, func(t time.Time) bool { return t.Before(window) })
+	if s.cfg.RestartLimit > 0 && len(s.failures) >= s.cfg.RestartLimit {
+		return false
+	}
+	s.failures = append(s.failures, now)
+	return true
+}
+
+func (sv *Supervisor) scheduleRestart(s *service) {
+	delay := s.delay
+	s.delay = min(s.delay*2, s.cfg.RestartDelayMax)
+	s.restarts++
+	s.state = Backoff
+	s.startedAt = time.Time{}
+	sv.log.Info("restarting service", "service", s.name(), "in", delay, "restarts", s.restarts)
+	run := s.run
+	s.restartAt = time.AfterFunc(delay, func() { sv.events <- restartEvent{svc: s, run: run} })
+}
+
+// endForGood puts s in its final state; an essential service takes the container with it.
+func (sv *Supervisor) endForGood(s *service, final State) {
+	s.state = final
+	switch {
+	case s.cfg.Main:
+		sv.log.Info("main program ended; stopping the services", "status", s.code)
+		sv.shutdown(s.code, "main program ended")
+	case s.cfg.Essential:
+		sv.log.Error("essential service ended; stopping the container", "service", s.name(), "status", s.code, "state", final)
+		sv.shutdown(s.code, "essential service "+s.name()+" ended")
+	default:
+		if final == Failed {
+			sv.log.Warn("non-essential service failed; the others go on", "service", s.name(), "status", s.code)
+		}
+		// Dependents waiting for it fail in turn.
+		sv.startWaiting()
+	}
+}
