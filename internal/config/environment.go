@@ -1,0 +1,87 @@
+// A service's environment: the ordered set of NAME=value it is given, env files read into it,
+// and ${VAR} expansion against it with warnings for variables that are not set.
+
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// environment is an ordered set of NAME=value, later settings replacing earlier ones.
+type environment struct {
+	names  []string
+	values map[string]string
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func newEnv(environ []string) *environment {
+	e := &environment{values: map[string]string{}}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e.set(k, v)
+		}
+	}
+	return e
+}
+
+func (e *environment) set(k, v string) {
+	if _, ok := e.values[k]; !ok {
+		e.names = append(e.names, k)
+	}
+	e.values[k] = v
+}
+
+func (e *environment) lookup(k string) (string, bool) {
+	v, ok := e.values[k]
+	return v, ok
+}
+
+func (e *environment) list() []string {
+	out := make([]string, 0, len(e.names))
+	for _, k := range e.names {
+		out = append(out, k+"="+e.values[k])
+	}
+	return out
+}
+
+func (l *loader) expand(file, key string, line int, s string, env *environment) string {
+	out, err := expandReporting(s, env.lookup, func(name string) {
+		l.warnings = append(l.warnings, (&PosError{File: file, Line: line, Key: key,
+			Msg: "$" + name + " is not set and expands to nothing (write $$" + name + " for a literal $" + name + ", or ${" + name + ":-default})"}).Error())
+	})
+	if err != nil {
+		l.errorf(file, line, key, "%v", err)
+		return s
+	}
+	return out
+}
+
+// envFile applies the env file at path, already expanded: the Procfile's .env path is a real
+// path, in which a $ is no reference.
+func (l *loader) envFile(file, key string, line int, path string, env *environment) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(l.dir, path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		l.errorf(file, line, key, "%v", unwrapPath(err, path))
+		return
+	}
+	vars, err := ParseDotenv(path, data)
+	if err != nil {
+		l.errs = append(l.errs, err)
+		return
+	}
+	for _, v := range vars {
+		value, err := Expand(v.Value, env.lookup)
+		if err != nil {
+			l.errs = append(l.errs, &PosError{File: path, Line: v.Line, Key: v.Name, Msg: err.Error()})
+			continue
+		}
+		env.set(v.Name, value)
+	}
+}
