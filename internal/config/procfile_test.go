@@ -2,8 +2,11 @@ package config
 
 import (
 	"errors"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -111,4 +114,88 @@ func FuzzParseProcfile(f *testing.F) {
 			prev = e.Line
 		}
 	})
+}
+
+func TestLoadProcfile(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"Procfile": "# processes\nweb: bundle exec puma -p $PORT\n\nworker: ./worker --queue 'a b'\n",
+		".env":     "PORT=5000\nGREETING='hi $USER'\nPATH=/opt/bin:${PATH}\n",
+	})
+	path := filepath.Join(dir, "Procfile")
+	cfg, err := LoadProcfile(path, testEnviron)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.File != path || cfg.Grace != DefaultGrace || cfg.LogFormat != "text" {
+		t.Errorf("config %s %v %s", cfg.File, cfg.Grace, cfg.LogFormat)
+	}
+	env := []string{"PATH=/opt/bin:/usr/bin:/bin", "HOME=/root", "GOMAXPROCS=8", "LANG=C.UTF-8", "PORT=5000", "GREETING=hi $USER"}
+	want := []*Service{
+		{
+			Name: "web", File: "Procfile", Line: 2, Type: Simple,
+			// The shell, not uno, expands $PORT, as foreman's does.
+			Command: []string{"/bin/sh", "-c", "bundle exec puma -p $PORT"},
+			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace,
+			Essential: true, LogPrefix: true,
+		},
+		{
+			Name: "worker", File: "Procfile", Line: 4, Type: Simple,
+			Command: []string{"/bin/sh", "-c", "./worker --queue 'a b'"},
+			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace,
+			Essential: true, LogPrefix: true,
+		},
+	}
+	if len(cfg.Services) != len(want) {
+		t.Fatalf("services %q", serviceNames(cfg.Services))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(cfg.Services[i], want[i]) {
+			t.Errorf("service %d:\n got %s\nwant %s", i, describeService(cfg.Services[i]), describeService(want[i]))
+		}
+	}
+}
+
+func TestLoadProcfileWithoutDotenv(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"Procfile": "web: run\n"})
+	cfg, err := LoadProcfile(filepath.Join(dir, "Procfile"), testEnviron)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Services[0].Env; !slices.Equal(got, testEnviron) {
+		t.Errorf("env %q, want uno's %q", got, testEnviron)
+	}
+}
+
+func TestLoadProcfileDotenvInDirectoryWithDollar(t *testing.T) {
+	// The .env path is a real path: a $ in it must not be taken for a reference.
+	dir := writeFiles(t, map[string]string{"a$HOME/Procfile": "web: run\n", "a$HOME/.env": "X=1\n"})
+	cfg, err := LoadProcfile(filepath.Join(dir, "a$HOME", "Procfile"), testEnviron)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cfg.Services[0].Env, "X=1") {
+		t.Errorf("env %q lacks X=1", cfg.Services[0].Env)
+	}
+}
+
+func TestLoadProcfileErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"Procfile error", map[string]string{"Procfile": "web: a\nworker b\n"}, `Procfile:2: missing ":" in "worker b": want name: command`},
+		{".env syntax error", map[string]string{"Procfile": "web: a\n", ".env": "A=1\nB='x\n"}, ".env:2: unterminated single-quoted value"},
+		{".env bad reference", map[string]string{"Procfile": "web: a\n", ".env": "A=${B\n"}, `.env:1: A: unterminated variable reference "${B": missing "}"`},
+		{"no Procfile", map[string]string{}, "cannot read Procfile: Procfile: no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFiles(t, tt.files)
+			_, err := LoadProcfile(filepath.Join(dir, "Procfile"), testEnviron)
+			if got := errorLines(dir, err); !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
