@@ -6,7 +6,48 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
+
+// A pipe's reader hands its service's output on in pieces. A piece is a whole line, or part of
+// one that had to be cut:
+//
+//   - when the read buffer (64 KiB) fills without a line end, so that one service never holds a
+//     destination for longer than one write of a bounded size, whatever it prints;
+//   - when part of a line has waited for its end for the hold time (a second), so that a service
+//     that prints "checking... " and then works shows it, without holding anything meanwhile;
+//   - after a lone "\r", not followed by "\n": a progress bar redrawn in place comes out one
+//     redraw at a time, as drawn, rather than as one line of every redraw at the end.
+//
+// Each piece is written as one output line with one Write under the destination's lock, so other
+// services' lines get in between the pieces of a long line but never inside a piece. A piece that
+// its line continues after has " + " in its prefix instead of " | "; the last piece of a line has
+// " | ", as a whole line does. The pieces of a line put together are its bytes exactly: the
+// marker and the newline ending each output line are not part of them. Cuts fall between UTF-8
+// characters, and a size cut leaves a "\r" that might start a "\r\n" for the next piece, so that
+// each piece stands on its own in a log pipeline that checks its encoding.
+//
+// Nothing is held across reads: the lock is taken only to write pieces already read.
+
+// copier is the reader of one pipe.
+type copier struct {
+	m    *Mux
+	r    *os.File
+	dest *destination
+	hist *history
+	// prefix starts a line's last or only piece; cutPrefix one that the line continues after.
+	prefix    []byte
+	cutPrefix []byte
+	raw       bool
+	bufs      *buffers
+
+	// cut: the last piece handed on was cut from a line not yet ended, so that EOF must end it.
+	cut bool
+	// since is when the oldest byte kept in the read buffer was read.
+	since time.Time
+	// deadline is the read deadline set on r; it is cleared lazily, when it expires.
+	deadline time.Time
+}
 
 // buffers are pooled because a service that restarts often gets a new reader each run.
 type buffers struct {
@@ -19,23 +60,6 @@ var bufferPool = sync.Pool{New: func() any {
 	return &buffers{read: make([]byte, readSize), out: make([]byte, 0, readSize)}
 }}
 
-// copier is the reader of one pipe.
-type copier struct {
-	m      *Mux
-	r      *os.File
-	dest   *destination
-	hist   *history
-	prefix []byte
-	raw    bool
-	bufs   *buffers
-
-	// inLong: the current line did not fit in the read buffer; its head is already in the
-	// history (and, when prefixing, already written).
-	inLong bool
-	// locked: dest.mu is held across reads until the long line's newline arrives.
-	locked bool
-}
-
 func (c *copier) run() {
 	c.bufs = bufferPool.Get().(*buffers)
 	defer func() {
@@ -44,109 +68,157 @@ func (c *copier) run() {
 		c.m.readerDone()
 	}()
 	buf := c.bufs.read
-	filled := 0 // start of a line kept from earlier reads, at buf[:filled]
+	kept := 0 // the start of a line, read but not yet handed on, at buf[:kept]
 	for {
-		if c.locked {
-			_ = c.r.SetReadDeadline(time.Now().Add(c.m.stall))
+		if kept > 0 {
+			if due := c.since.Add(c.m.hold); !due.Equal(c.deadline) {
+				_ = c.r.SetReadDeadline(due)
+				c.deadline = due
+			}
 		}
-		n, err := c.r.Read(buf[filled:])
+		n, err := c.r.Read(buf[kept:])
 		if n > 0 {
-			filled = c.consume(filled, n)
+			var handed bool
+			before := kept
+			kept, handed = c.consume(kept, n)
+			if kept > 0 && (before == 0 || handed) {
+				// What is kept now was all read just now.
+				c.since = time.Now()
+			}
 		}
 		if err == nil {
 			continue
 		}
-		if c.locked && errors.Is(err, os.ErrDeadlineExceeded) {
-			c.writeLocked([]byte{'\n'})
-			c.unlock()
-			c.inLong = false
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			_ = c.r.SetReadDeadline(time.Time{})
+			c.deadline = time.Time{}
+			if kept > 0 && !time.Now().Before(c.since.Add(c.m.hold)) {
+				kept = c.cutKept(kept, false)
+				c.since = time.Now()
+			}
 			continue
 		}
 		// EOF, or a read error a pipe does not really have; either way nothing more will come.
 		break
 	}
-	c.finish(filled)
+	c.finish(kept)
 }
 
-// consume handles n new bytes read after filled kept ones and returns how many bytes to keep.
-func (c *copier) consume(filled, n int) int {
+// consume hands on the pieces completed by n new bytes read after kept ones, and returns how
+// many bytes to keep and whether anything was handed on.
+func (c *copier) consume(kept, n int) (int, bool) {
 	buf := c.bufs.read
-	data := buf[:filled+n]
+	data := buf[:kept+n]
 	if c.raw {
-		c.write(data[filled:])
+		c.write(data[kept:])
 	}
-	if c.inLong {
-		// Everything kept was already handed on when the line became long, so filled is 0.
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			if c.locked {
-				c.writeLocked(data)
+	handed := false
+	if ends := c.pieceEnds(data, kept); len(ends) > 0 {
+		last := ends[len(ends)-1]
+		c.hist.addPieces(data[:last], ends)
+		if !c.raw {
+			c.writePieces(data[:last], ends)
+		}
+		c.cut = data[last-1] != '\n'
+		data = data[last:]
+		handed = true
+	}
+	if len(data) == len(buf) {
+		return c.cutKept(len(data), true), true
+	}
+	return copy(buf, data), handed
+}
+
+// pieceEnds returns the offsets just past each piece's end in data: a "\n", or a "\r" followed
+// by something else. data[:from] was scanned before: it has no end but maybe a "\r" as its last
+// byte, which the next byte decides.
+func (c *copier) pieceEnds(data []byte, from int) []int {
+	ends := c.bufs.ends[:0]
+	from = max(from-1, 0)
+	if bytes.IndexByte(data[from:], '\r') < 0 {
+		// Most output has no "\r": one fast search per line.
+		for at := from; ; {
+			i := bytes.IndexByte(data[at:], '\n')
+			if i < 0 {
+				break
 			}
-			return 0
-		}
-		if c.locked {
-			c.writeLocked(data[:i+1])
-			c.unlock()
-		}
-		c.inLong = false
-		data = data[i+1:]
-	}
-	if last := bytes.LastIndexByte(data, '\n'); last >= 0 {
-		lines := data[:last+1]
-		// Found once, used by both the history and the output.
-		ends := c.bufs.ends[:0]
-		for at := 0; at <= last; {
-			at += bytes.IndexByte(lines[at:], '\n') + 1
+			at += i + 1
 			ends = append(ends, at)
 		}
 		c.bufs.ends = ends
-		c.hist.addLines(lines, ends)
-		if !c.raw {
-			c.writePrefixed(lines, ends)
+		return ends
+	}
+	for at := from; at < len(data); {
+		line := data[at:]
+		nl := bytes.IndexByte(line, '\n')
+		if nl >= 0 {
+			line = line[:nl]
 		}
-		data = data[last+1:]
+		// A "\r" last in line is followed by "\n", or by nothing read yet: not a piece's end.
+		for cr := 0; ; {
+			i := bytes.IndexByte(line[cr:], '\r')
+			if i < 0 || cr+i+1 == len(line) {
+				break
+			}
+			cr += i + 1
+			ends = append(ends, at+cr)
+		}
+		if nl < 0 {
+			break
+		}
+		at += nl + 1
+		ends = append(ends, at)
 	}
-	if len(data) == len(buf) {
-		c.startLong(data)
-		return 0
-	}
-	return copy(buf, data)
+	c.bufs.ends = ends
+	return ends
 }
 
-// startLong hands on the head of a line that filled the whole read buffer. When prefixing, the
-// destination stays locked until the rest of the line is written, so that nothing lands inside it.
-func (c *copier) startLong(head []byte) {
-	c.hist.add(head)
-	c.inLong = true
-	if c.raw {
-		return
+// cutKept hands on the first part of the kept bytes as a piece that its line continues after,
+// and returns how many bytes are still kept. It cuts before a character the cut would split and,
+// when full says the cut is for size, before a last "\r"; if that would leave nothing to hand
+// on, it cuts after all kept bytes.
+func (c *copier) cutKept(kept int, full bool) int {
+	data := c.bufs.read[:kept]
+	at := len(data)
+	for i := 1; i < utf8.UTFMax && i <= len(data); i++ {
+		if b := data[len(data)-i]; utf8.RuneStart(b) {
+			if !utf8.FullRune(data[len(data)-i:]) {
+				at = len(data) - i
+			}
+			break
+		}
 	}
-	out := append(c.bufs.out[:0], c.prefix...)
-	out = append(out, head...)
-	c.bufs.out = out
-	c.dest.mu.Lock()
-	c.locked = true
-	c.writeLocked(out)
+	if full && at > 0 && data[at-1] == '\r' {
+		at--
+	}
+	if at == 0 {
+		at = len(data)
+	}
+	piece := data[:at]
+	c.hist.add(piece)
+	if !c.raw {
+		out := append(c.bufs.out[:0], c.cutPrefix...)
+		out = append(out, piece...)
+		out = append(out, '\n')
+		c.bufs.out = out
+		c.write(out)
+		c.dest.mu.yield()
+	}
+	c.cut = true
+	return copy(data, data[at:])
 }
 
-func (c *copier) unlock() {
-	c.locked = false
-	c.dest.mu.Unlock()
-	_ = c.r.SetReadDeadline(time.Time{})
-}
-
-// finish flushes what EOF left: the end of a long line, or a last line without its newline, which
-// gets one when prefixed so that the next line starts on a line of its own.
-func (c *copier) finish(filled int) {
-	if c.locked {
-		c.writeLocked([]byte{'\n'})
-		c.unlock()
+// finish hands on what EOF left: the rest of a line without its newline, which gets one when
+// prefixed so that the next line starts on a line of its own, or, after a cut piece, an empty
+// last piece, so that the line's end shows.
+func (c *copier) finish(kept int) {
+	if kept == 0 {
+		if c.cut && !c.raw {
+			c.write(append(append(c.bufs.out[:0], c.prefix...), '\n'))
+		}
 		return
 	}
-	if c.inLong || filled == 0 {
-		return
-	}
-	line := c.bufs.read[:filled]
+	line := c.bufs.read[:kept]
 	c.hist.add(line)
 	if c.raw {
 		return
@@ -158,14 +230,20 @@ func (c *copier) finish(filled int) {
 	c.write(out)
 }
 
-// writePrefixed writes complete lines, each with the prefix, in as few Write calls as flushAt
-// allows. ends are the offsets just past each line's newline.
-func (c *copier) writePrefixed(lines []byte, ends []int) {
+// writePieces writes pieces, each with its prefix, in as few Write calls as flushAt allows. ends
+// are the offsets just past each piece; a piece that does not end in "\n" was cut.
+func (c *copier) writePieces(data []byte, ends []int) {
 	out := c.bufs.out[:0]
 	start := 0
 	for _, end := range ends {
-		out = append(out, c.prefix...)
-		out = append(out, lines[start:end]...)
+		if data[end-1] == '\n' {
+			out = append(out, c.prefix...)
+			out = append(out, data[start:end]...)
+		} else {
+			out = append(out, c.cutPrefix...)
+			out = append(out, data[start:end]...)
+			out = append(out, '\n')
+		}
 		start = end
 		if len(out) >= flushAt {
 			c.write(out)

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// history is a service's recent lines: a byte ring and a ring of line spans into it, both grown on
+// history is a service's recent lines, or pieces of lines as they were cut for output: a byte ring and a ring of line spans into it, both grown on
 // demand up to their bounds so that a quiet service costs little.
 type history struct {
 	mu       sync.Mutex
@@ -25,13 +25,18 @@ type history struct {
 
 type span struct{ off, n int }
 
-// addLines records complete lines; ends are the offsets just past each line's newline.
-func (h *history) addLines(lines []byte, ends []int) {
+// addPieces records pieces, without the newline of those that end a line; ends are the offsets
+// just past each piece.
+func (h *history) addPieces(data []byte, ends []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	start := 0
 	for _, end := range ends {
-		h.addLocked(lines[start : end-1])
+		piece := data[start:end]
+		if piece[len(piece)-1] == '\n' {
+			piece = piece[:len(piece)-1]
+		}
+		h.addLocked(piece)
 		start = end
 	}
 }

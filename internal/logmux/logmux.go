@@ -4,7 +4,8 @@
 // It owns the pipes that services write to, the goroutines that read them, one lock per
 // destination and a bounded history of recent lines per service (Tail, Subscribe). A line is
 // written with one Write call under the destination's lock, so services never cut into each
-// other's lines.
+// other's lines. A line too long, too slow or redrawn with "\r" is cut into marked pieces, each
+// written the same way (copier.go), so that no service holds a destination for long.
 //
 // It must never block uno's signal handling or child reaping: nothing in uno's main loop waits on a
 // destination. Only the reader goroutines block when a destination is slow, so the slowness reaches
@@ -19,8 +20,10 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -28,8 +31,8 @@ import (
 )
 
 const (
-	// readSize is how much one read takes from a pipe. It is also the longest line that is
-	// buffered whole; a longer one is streamed under the destination's lock.
+	// readSize is how much one read takes from a pipe. It is also the longest piece: a longer
+	// line is cut.
 	readSize = 64 << 10
 	// flushAt bounds the prefixed output built from one read, which can be several times
 	// readSize when lines are short and the prefix long.
@@ -44,10 +47,10 @@ const (
 	// for it.
 	subscriberBuffer = 1024
 
-	// longLineStall is how long a service may pause in the middle of a line too long to buffer
-	// while its reader holds the destination's lock. After that the line is ended there so that
-	// other services are not held up by one that printed a long line without its newline.
-	longLineStall = time.Second
+	// holdPartial is how long the start of a line may wait for its end before it is handed on as
+	// a piece: long enough that a program writing a line in several writes is rarely cut, short
+	// enough that "checking... " shows while the check runs.
+	holdPartial = time.Second
 )
 
 // Options configure a Mux.
@@ -92,7 +95,7 @@ type Mux struct {
 	colorSlot map[string]int
 	tailLines int
 	tailBytes int
-	stall     time.Duration // longLineStall; shorter in tests
+	hold      time.Duration // holdPartial; shorter in tests
 
 	mu        sync.Mutex
 	histories map[string]*history
@@ -103,8 +106,39 @@ type Mux struct {
 type destination struct {
 	// mu is shared by both destinations when they are the same file, so that a service's stderr
 	// line cannot land inside another's stdout line there either.
-	mu *sync.Mutex
+	mu *destLock
 	w  io.Writer
+}
+
+// destLock is a sync.Mutex that knows whether anyone waits for it. A sync.Mutex lets the
+// goroutine that just unlocked take it again before a woken waiter runs, for up to a
+// millisecond; a reader writing the pieces of a huge line to a fast destination writes dozens of
+// them in that time while another service's line waits. So that reader steps aside (yield)
+// between pieces when someone waits. A lock handed over in strict order (a channel of one token)
+// would do the same for every write, but costs a third of the throughput of short lines from
+// many services, which barging keeps busy.
+type destLock struct {
+	mu      sync.Mutex
+	waiting atomic.Int32
+}
+
+func (l *destLock) Lock() {
+	if l.mu.TryLock() {
+		return
+	}
+	l.waiting.Add(1)
+	l.mu.Lock()
+	l.waiting.Add(-1)
+}
+
+func (l *destLock) Unlock() { l.mu.Unlock() }
+
+// yield lets a goroutine waiting for the lock have it before the caller takes it again: Unlock
+// queued the waiter it woke to run next on the caller's P, and Gosched runs it.
+func (l *destLock) yield() {
+	if l.waiting.Load() > 0 {
+		runtime.Gosched()
+	}
 }
 
 // New returns a Mux writing to stdout and stderr.
@@ -114,7 +148,7 @@ func New(stdout, stderr io.Writer, opts Options) *Mux {
 		colorSlot: make(map[string]int, len(opts.Names)),
 		tailLines: opts.TailLines,
 		tailBytes: opts.TailBytes,
-		stall:     longLineStall,
+		hold:      holdPartial,
 		histories: make(map[string]*history),
 	}
 	if m.tailLines <= 0 {
@@ -129,10 +163,10 @@ func New(stdout, stderr io.Writer, opts Options) *Mux {
 			m.colorSlot[name] = i
 		}
 	}
-	outLock := new(sync.Mutex)
+	outLock := new(destLock)
 	errLock := outLock
 	if !sameDestination(stdout, stderr) {
-		errLock = new(sync.Mutex)
+		errLock = new(destLock)
 	}
 	m.dest[Stdout] = &destination{mu: outLock, w: stdout}
 	m.dest[Stderr] = &destination{mu: errLock, w: stderr}
@@ -160,10 +194,11 @@ func sameDestination(a, b io.Writer) bool {
 // whole lines each prefixed by the service name; without, the bytes exactly as read, as soon as
 // they are read, so that prompts show.
 //
-// A prefixed line longer than 64 KiB is written in pieces while the destination stays locked. If
-// the service pauses for a second inside such a line, the line is ended there and the rest starts
-// a new one: otherwise one service could hold every other's output, and through full pipes the
-// services themselves. A last line without a newline gets one.
+// A line longer than 64 KiB, one whose start has waited a second for its end, and one redrawn
+// with a lone "\r" are cut into pieces, each written as a whole line, other services' lines in
+// between, and marked " + " instead of " | " when the line goes on after it (see copier.go).
+// Otherwise one service could hold every other's output, and through full pipes the services
+// themselves. A last line without a newline gets one.
 func (m *Mux) Pipe(name string, s Stream, prefix bool) (*os.File, error) {
 	if s != Stdout && s != Stderr {
 		return nil, fmt.Errorf("logmux: %v is neither stdout nor stderr", s)
@@ -187,7 +222,8 @@ func (m *Mux) Pipe(name string, s Stream, prefix bool) (*os.File, error) {
 		raw:  !prefix,
 	}
 	if prefix {
-		c.prefix = m.prefixFor(name)
+		c.prefix = m.prefixFor(name, " | ")
+		c.cutPrefix = m.prefixFor(name, " + ")
 	}
 	m.mu.Lock()
 	if m.running == 0 {
@@ -226,9 +262,9 @@ func (m *Mux) readerDone() {
 	}
 }
 
-// Tail returns up to n of the last complete lines a service wrote, both streams in the order they
-// were read, without prefix or newline. A line longer than 64 KiB is kept as its first 64 KiB.
-// The slices are the caller's.
+// Tail returns up to n of the last lines a service wrote, both streams in the order they were
+// read, without prefix or newline. A line cut into pieces for output is kept as its pieces, each
+// counting as a line. The slices are the caller's.
 func (m *Mux) Tail(name string, n int) [][]byte {
 	m.mu.Lock()
 	h := m.histories[name]
@@ -261,7 +297,9 @@ func (m *Mux) history(name string) *history {
 // background or the other.
 var palette = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
 
-func (m *Mux) prefixFor(name string) []byte {
+// prefixFor returns name, coloured and padded, and then sep: " | " or, for a piece that its line
+// continues after, " + ".
+func (m *Mux) prefixFor(name, sep string) []byte {
 	var b []byte
 	if m.color {
 		slot, ok := m.colorSlot[name]
@@ -281,7 +319,7 @@ func (m *Mux) prefixFor(name string) []byte {
 	for pad := m.width - utf8.RuneCountInString(name); pad > 0; pad-- {
 		b = append(b, ' ')
 	}
-	return append(b, " | "...)
+	return append(b, sep...)
 }
 
 // Writer returns a writer to the destination of stream s that takes the destination's lock for

@@ -103,10 +103,10 @@ func TestColourWrapsOnlyTheName(t *testing.T) {
 
 func TestColourIsStablePerName(t *testing.T) {
 	m := New(io.Discard, io.Discard, Options{Color: true, Names: []string{"a", "b"}})
-	if !bytes.Equal(m.prefixFor("b"), m.prefixFor("b")) || bytes.Equal(m.prefixFor("a"), m.prefixFor("b")) {
-		t.Errorf("prefixes: a %q, b %q", m.prefixFor("a"), m.prefixFor("b"))
+	if !bytes.Equal(m.prefixFor("b", " | "), m.prefixFor("b", " | ")) || bytes.Equal(m.prefixFor("a", " | "), m.prefixFor("b", " | ")) {
+		t.Errorf("prefixes: a %q, b %q", m.prefixFor("a", " | "), m.prefixFor("b", " | "))
 	}
-	if !bytes.Equal(m.prefixFor("unlisted"), m.prefixFor("unlisted")) {
+	if !bytes.Equal(m.prefixFor("unlisted", " | "), m.prefixFor("unlisted", " | ")) {
 		t.Error("an unlisted name's colour changes")
 	}
 }
@@ -241,7 +241,7 @@ func TestConcurrentWritersNeverSplitOrInterleaveLines(t *testing.T) {
 	}
 }
 
-func TestLineLongerThanBufferPassesWhole(t *testing.T) {
+func TestLineLongerThanBufferIsCutIntoPieces(t *testing.T) {
 	var out bytes.Buffer
 	m := New(&out, io.Discard, Options{Names: []string{"big", "small"}})
 
@@ -279,26 +279,37 @@ func TestLineLongerThanBufferPassesWhole(t *testing.T) {
 	waitIdle(t, m)
 
 	var bigLines []string
+	var line strings.Builder
 	smallSeen := 0
-	for line := range strings.Lines(out.String()) {
+	for l := range strings.Lines(out.String()) {
+		if piece, ok := strings.CutPrefix(l, "big   + "); ok {
+			if len(piece) > readSize+1 {
+				t.Fatalf("a piece of %d bytes", len(piece)-1)
+			}
+			line.WriteString(strings.TrimSuffix(piece, "\n"))
+			continue
+		}
 		switch {
-		case strings.HasPrefix(line, "big   | "):
-			bigLines = append(bigLines, strings.TrimPrefix(line, "big   | "))
-		case line == fmt.Sprintf("small | short %d\n", smallSeen):
+		case strings.HasPrefix(l, "big   | "):
+			line.WriteString(strings.TrimPrefix(l, "big   | "))
+			bigLines = append(bigLines, line.String())
+			line.Reset()
+		case l == fmt.Sprintf("small | short %d\n", smallSeen):
 			smallSeen++
 		default:
-			t.Fatalf("unexpected line %.80q", line)
+			t.Fatalf("unexpected line %.80q", l)
 		}
 	}
 	if smallSeen != 20_000 {
 		t.Errorf("small: %d lines, want 20000", smallSeen)
 	}
 	if len(bigLines) != 3 || bigLines[0] != "before\n" || bigLines[1] != string(long)+"\n" || bigLines[2] != "after\n" {
-		t.Errorf("big: %d lines, or the long one is not whole", len(bigLines))
+		t.Errorf("big: %d lines, or the long one's pieces do not put it back together", len(bigLines))
 	}
-	tail := m.Tail("big", 3)
-	if len(tail) != 3 || !bytes.Equal(tail[1], long[:readSize]) || string(tail[2]) != "after" {
-		t.Errorf("Tail keeps the long line's head only: got %d lines", len(tail))
+	// The history keeps pieces: the last ones of the long line, then "after".
+	tail := m.Tail("big", 1000)
+	if n := len(tail); n < 2 || string(tail[n-1]) != "after" || !bytes.HasSuffix(long, bytes.Join(tail[:n-1], nil)) {
+		t.Errorf("Tail does not end with the long line's last pieces and \"after\": %d lines", n)
 	}
 }
 
@@ -318,10 +329,10 @@ func TestPartialLastLineIsFlushedWithNewline(t *testing.T) {
 func TestLongPartialLastLineIsFlushedWithNewline(t *testing.T) {
 	var out bytes.Buffer
 	m := New(&out, io.Discard, Options{})
-	long := strings.Repeat("z", 3*readSize+5)
-	feed(t, m, "svc", Stdout, true, long)
+	piece := strings.Repeat("z", readSize)
+	feed(t, m, "svc", Stdout, true, strings.Repeat(piece, 3)+"zzzzz")
 	waitIdle(t, m)
-	if want := "svc | " + long + "\n"; out.String() != want {
+	if want := strings.Repeat("svc + "+piece+"\n", 3) + "svc | zzzzz\n"; out.String() != want {
 		t.Errorf("got %d bytes, want %d", out.Len(), len(want))
 	}
 }
@@ -358,9 +369,12 @@ func TestWithoutPrefixBytesPassUntouched(t *testing.T) {
 	if !bytes.Equal(out.Bytes(), data) {
 		t.Errorf("output differs from input (%d bytes, want %d)", out.Len(), len(data))
 	}
+	// The history is cut into pieces as prefixed output is, at a lone "\r" too.
+	want := data[bytes.LastIndexByte(data, '\n')+1:]
+	want = want[bytes.LastIndexByte(want[:len(want)-1], '\r')+1:]
 	lines := m.Tail("raw", 1<<30)
-	if last := lines[len(lines)-1]; !bytes.Equal(last, data[bytes.LastIndexByte(data, '\n')+1:]) {
-		t.Errorf("Tail's last line is %q", last)
+	if last := lines[len(lines)-1]; !bytes.Equal(last, want) {
+		t.Errorf("Tail's last line is %q, want %q", last, want)
 	}
 }
 
@@ -439,49 +453,6 @@ func TestBlockedDestinationBlocksOnlyItsServiceAndLosesNothing(t *testing.T) {
 	}
 	if i != slowLines {
 		t.Errorf("%d lines, want %d", i, slowLines)
-	}
-}
-
-func TestStalledLongLineReleasesDestination(t *testing.T) {
-	var out testkit.Buffer
-	m := New(&out, io.Discard, Options{Names: []string{"long", "short"}})
-	m.stall = 20 * time.Millisecond
-
-	long, err := m.Pipe("long", Stdout, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := strings.Repeat("h", 2*readSize)
-	if _, err := io.WriteString(long, head); err != nil {
-		t.Fatal(err)
-	}
-	pollUntil(t, "the long line's head", func() bool {
-		return strings.HasPrefix(out.String(), "long  | h")
-	})
-	feed(t, m, "short", Stdout, true, "hello\n")
-	pollUntil(t, "the short line despite the stalled long one", func() bool {
-		return strings.Contains(out.String(), "short | hello\n")
-	})
-	io.WriteString(long, "rest\n")
-	long.Close()
-	waitIdle(t, m)
-
-	// The line is cut where the service paused, and possibly earlier on a loaded machine where
-	// the reader was late, but every byte is there and the short line is whole.
-	var longBodies strings.Builder
-	shorts := 0
-	for line := range strings.Lines(out.String()) {
-		switch {
-		case line == "short | hello\n":
-			shorts++
-		case strings.HasPrefix(line, "long  | ") && strings.HasSuffix(line, "\n"):
-			longBodies.WriteString(strings.TrimSuffix(strings.TrimPrefix(line, "long  | "), "\n"))
-		default:
-			t.Fatalf("unexpected line %.80q", line)
-		}
-	}
-	if shorts != 1 || longBodies.String() != head+"rest" {
-		t.Errorf("%d short lines, long bodies %d bytes, want 1 and %d", shorts, longBodies.Len(), len(head)+4)
 	}
 }
 

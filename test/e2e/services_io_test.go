@@ -22,7 +22,8 @@ import (
 )
 
 // TestServicesLogFlood sends 1,000,000 lines from four services at once through uno and checks
-// that every one arrives whole, prefixed, in order per service, with nothing lost.
+// that every one arrives whole, prefixed, in order per service, with nothing lost, and a 3 MB
+// line in marked pieces that make it up.
 func TestServicesLogFlood(t *testing.T) {
 	needRoot(t)
 	const services, perService = 4, 250_000
@@ -50,6 +51,8 @@ essential = false
 	partialLine := regexp.MustCompile(`^partial +\| tail-without-newline$`)
 	next := map[string]int{}
 	var partial, raw, long bool
+	var longBody strings.Builder
+	longPieces := 0
 	total := 0
 	for _, l := range p.rest() {
 		switch {
@@ -59,10 +62,18 @@ essential = false
 		case partialLine.MatchString(l):
 			partial = true
 			continue
-		case strings.HasPrefix(l, "long"):
-			_, body, ok := strings.Cut(l, " | ")
-			if !ok || len(body) != 3_000_000 || strings.Trim(body, "y") != "" {
-				t.Errorf("the 3 MB line did not arrive whole: %d bytes, starting %q", len(l), l[:min(len(l), 40)])
+		case strings.HasPrefix(l, "long "):
+			// Cut into pieces of 64 KiB, each marked " + " but the last.
+			if _, piece, ok := strings.Cut(l, " + "); ok {
+				longBody.WriteString(piece)
+				longPieces++
+				continue
+			}
+			_, piece, ok := strings.Cut(l, " | ")
+			longBody.WriteString(piece)
+			body := longBody.String()
+			if !ok || len(body) != 3_000_000 || strings.Trim(body, "y") != "" || longPieces != 3_000_000/(64<<10) {
+				t.Errorf("the 3 MB line's %d pieces do not make it up: %d bytes, starting %q", longPieces+1, len(body), body[:min(len(body), 40)])
 			}
 			long = true
 			continue
