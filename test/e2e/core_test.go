@@ -10,23 +10,46 @@ import (
 	"testing"
 
 	"github.com/uno-init/uno/internal/testbin"
+	"github.com/uno-init/uno/internal/testkit"
 )
 
 // TestReapsOrphanStorm: 5000 children orphaned at once are all reaped by uno while the program
 // runs, none is left a zombie, and -w logs each of them.
+//
+// 5000 fork+execs take from one second to tens on a busy 2-core machine, so the waits fail only
+// when a count stops moving: the children testprog reports forked, then the orphans reaped.
 func TestReapsOrphanStorm(t *testing.T) {
 	both(t, func(t *testing.T, m mode) {
 		tp := testbin.TestProg(t)
 		const n = 5000
 		p := startUno(t, startOpts{mode: m}, "-w", "--", "sh", "-c", tp+" orphans "+fmt.Sprint(n)+" && exec "+tp+" signals")
-		got := p.expect(`orphaned (\d+)`)
+		progress := regexp.MustCompile(`(forked|orphaned) (\d+)`)
+		forked, got := 0, []string(nil)
+		testkit.AwaitProgress(t, "testprog to fork its children", stall, func() (int, bool) {
+			for got == nil {
+				m := p.tryExpect(progress)
+				if m == nil {
+					break
+				}
+				forked = atoiT(t, m[2])
+				if m[1] == "orphaned" {
+					got = m[1:]
+				}
+			}
+			return forked, got != nil
+		})
 		if got[1] != fmt.Sprint(n) {
 			t.Fatalf("testprog orphaned %s children, want %d", got[1], n)
 		}
 		p.expect(`ready`)
-		reaped := func() int { return strings.Count(p.stderr.String(), "reaped orphan") }
-		poll(t, fmt.Sprintf("%d orphans reaped (so far %d)", n, reaped()), func() bool { return reaped() == n })
-		poll(t, "no zombie children of uno", func() bool { return zombieChildren(p.cmd.Process.Pid) == 0 })
+		testkit.AwaitProgress(t, fmt.Sprintf("%d orphans reaped", n), stall, func() (int, bool) {
+			reaped := strings.Count(p.stderr.String(), "reaped orphan")
+			return reaped, reaped == n
+		})
+		testkit.AwaitProgress(t, "no zombie children of uno", stall, func() (int, bool) {
+			zombies := zombieChildren(p.cmd.Process.Pid)
+			return -zombies, zombies == 0
+		})
 		p.signal(syscall.SIGTERM)
 		p.expect(`got 15`)
 		p.expectExit(0)

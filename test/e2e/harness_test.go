@@ -23,8 +23,14 @@ import (
 	"github.com/uno-init/uno/internal/testkit"
 )
 
-// deadline bounds every wait: generous, because these machines have 2 noisy cores.
+// deadline bounds every wait for a fixed amount of work: generous, because these machines have
+// 2 noisy cores.
 const deadline = 20 * time.Second
+
+// stall bounds a wait for work whose length scales with the machine (thousands of forks, millions
+// of lines): such a wait fails only when the work stops moving for that long
+// (testkit.AwaitProgress), never because the machine is slow.
+const stall = 20 * time.Second
 
 func needRoot(t *testing.T) {
 	t.Helper()
@@ -164,21 +170,47 @@ func (p *proc) expect(pattern string) []string {
 	}
 }
 
-// rest returns every stdout line not yet read, once stdout is closed (all writers gone).
+// rest returns every stdout line not yet read, once stdout is closed (all writers gone). The
+// wait fails only when no line comes for the stall bound: a flood of lines takes as long as the
+// machine needs.
 func (p *proc) rest() []string {
 	p.t.Helper()
 	var out []string
-	timeout := time.After(deadline)
+	err := testkit.WaitProgress(stall, func() (int, bool) {
+		for {
+			select {
+			case line, ok := <-p.lines:
+				if !ok {
+					return len(out), true
+				}
+				p.seen = append(p.seen, line)
+				out = append(out, line)
+			default:
+				return len(out), false
+			}
+		}
+	})
+	if err != nil {
+		p.t.Fatalf("stdout still open: %v\nstdout: %q\nstderr: %s", err, p.seen, p.stderr.String())
+	}
+	return out
+}
+
+// tryExpect returns the submatches of the first stdout line matching pattern among those already
+// read, or nil without waiting: it lets an AwaitProgress poll watch for a line.
+func (p *proc) tryExpect(re *regexp.Regexp) []string {
 	for {
 		select {
 		case line, ok := <-p.lines:
 			if !ok {
-				return out
+				p.t.Fatalf("stdout closed while waiting for %q\nstdout: %q\nstderr: %s", re, p.seen, p.stderr.String())
 			}
 			p.seen = append(p.seen, line)
-			out = append(out, line)
-		case <-timeout:
-			p.t.Fatalf("stdout still open after %v\nstdout: %q\nstderr: %s", deadline, p.seen, p.stderr.String())
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m
+			}
+		default:
+			return nil
 		}
 	}
 }

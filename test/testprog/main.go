@@ -26,7 +26,8 @@ import (
 const usage = `usage: testprog COMMAND [args]
   signals [EXITSIG]   print "PID got N" for every catchable signal; exit 0 on EXITSIG (default 15)
   exit CODE           exit with CODE
-  orphans N           start N short-lived children, then exit without waiting for them
+  orphans N           start N short-lived children, printing "PID forked K" every 100, then
+                      "PID orphaned N", and exit without waiting for them
   leftovers DIR       leave a child that finishes DIR/finished after SIGTERM, and one that
                       ignores SIGTERM; print their pids, then exit 7
   trap-term FILE      (leftovers) on SIGTERM write FILE after 300ms, then exit 0
@@ -122,6 +123,11 @@ func makeOrphans(n int) {
 			break
 		}
 		started++
+		// Progress for tests that wait on thousands of forks, which take as long as the
+		// machine needs.
+		if started%100 == 0 {
+			say("forked %d", started)
+		}
 	}
 	say("orphaned %d", started)
 	os.Exit(0)
