@@ -82,9 +82,6 @@ type Config struct {
 // jobControl are the signals the kernel sends for terminal job control.
 var jobControl = []syscall.Signal{syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU}
 
-// termination are the signals that, once the program is gone, cut the sweep's grace short.
-var termination = []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT}
-
 // Run runs the program to its end and returns uno's exit status.
 func Run(cfg Config) int {
 	log := cfg.Log
@@ -183,7 +180,7 @@ func Run(cfg Config) int {
 	if cfg.Grace > 0 {
 		// SIGTERM, SIGINT or SIGQUIT meanwhile (a second docker stop) skips the rest of the grace.
 		sw := &sweep.Sweeper{Reaper: r, PID1: pid1, Log: log}
-		sw.SweepUnlessHurried(cfg.Grace, sigs, termination)
+		sw.SweepUnlessHurried(cfg.Grace, sigs, signals.CutGrace)
 	}
 	// No signal.Stop: uno exits next, and un-registering ~60 signals costs as much as
 	// registering them did (a hand-off to the runtime's signal thread each).

@@ -337,16 +337,29 @@ func (r *Reaper) StartGroupLeader(onExit GroupExit, start func() (pid int, err e
 // Signal sends sig to pid, a child started through Start, or with group to its process group,
 // but only while that child is not reaped: until then neither its pid nor its group's id can
 // belong to anyone else. Afterwards it sends nothing and returns ErrReaped.
+//
+// A leader that has left its process group (setsid, setpgid) gets the signal itself as well: a
+// group signal alone would miss it, or fail with ESRCH once the group is empty, and a service
+// that did that could never be stopped.
 func (r *Reaper) Signal(pid int, group bool, sig syscall.Signal) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.waiters[pid]; !ok || pid <= 0 {
 		return ErrReaped
 	}
-	if group {
-		return unix.Kill(-pid, sig)
+	if !group {
+		return unix.Kill(pid, sig)
 	}
-	return unix.Kill(pid, sig)
+	err := unix.Kill(-pid, sig)
+	if pgid, perr := unix.Getpgid(pid); perr == nil && pgid != pid {
+		if lerr := unix.Kill(pid, sig); lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		if errors.Is(err, unix.ESRCH) {
+			err = nil // the group is empty, the leader got it
+		}
+	}
+	return err
 }
 
 // Empty returns a channel that is closed once uno has no child left at all: every process it

@@ -124,6 +124,11 @@ func Catchable() []syscall.Signal {
 	return out
 }
 
+// CutGrace are the signals that, once uno is stopping (services) or sweeping what its program
+// left (one program), cut the grace short and kill what is left: a second `docker stop`, a
+// second Ctrl-C, or a SIGQUIT. The same in every mode.
+var CutGrace = []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT}
+
 // Rewrites maps a received signal to the one to pass on; a mapping to 0 drops the signal.
 type Rewrites map[syscall.Signal]syscall.Signal
 

@@ -150,10 +150,10 @@ func (sv *Supervisor) operatorStart(targets []*service, restart bool) func() (bo
 		switch {
 		case s.state.active() && named && restart:
 			s.restartPending = true
-			if s.state != Stopping {
-				sv.stop(s, s.cfg.StopSignal)
+			if !s.state.stopping() {
+				sv.stop(s, s.stopSignal())
 			}
-		case s.state == Stopping:
+		case s.state.stopping():
 			s.restartPending = true // an operator's stop under way: start again after it
 			current[s] = false
 		case s.state == Completed && !named:
@@ -189,7 +189,7 @@ func (sv *Supervisor) operatorStart(targets []*service, restart bool) func() (bo
 // rearm makes an ended service start again from scratch when its dependencies allow.
 func (sv *Supervisor) rearm(s *service) {
 	sv.cancelRestart(s)
-	s.state = Waiting
+	sv.transition(s, EvRearm, Waiting)
 	s.restartPending = false
 	s.notReady = false
 	s.failures = nil

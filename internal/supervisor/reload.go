@@ -49,8 +49,8 @@ func (sv *Supervisor) reload() (string, error) {
 			s.held = false
 			if s.state.active() {
 				s.restartPending = true
-				if s.state != Stopping {
-					sv.stop(s, s.cfg.StopSignal)
+				if !s.state.stopping() {
+					sv.stop(s, s.stopSignal())
 				}
 			} else if s.state != Completed {
 				sv.rearm(s)
@@ -67,8 +67,8 @@ func (sv *Supervisor) reload() (string, error) {
 		s.removed = true
 		s.restartPending = false
 		if s.state.active() {
-			if s.state != Stopping {
-				sv.stop(s, s.cfg.StopSignal)
+			if !s.state.stopping() {
+				sv.stop(s, s.stopSignal())
 			}
 		} else {
 			sv.forget(s)

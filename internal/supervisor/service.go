@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"syscall"
 	"time"
 
 	"github.com/uno-init/uno/internal/config"
@@ -23,6 +24,8 @@ const (
 	Backoff State = "backoff"
 	// Stopping: uno sent the stop signal and waits for the process to exit.
 	Stopping State = "stopping"
+	// Killing: uno sent SIGKILL and waits, a bounded time, for the process to be reaped.
+	Killing State = "killing"
 	// Completed: a oneshot that exited 0.
 	Completed State = "completed"
 	// Exited: a simple service that exited 0 and is not restarted.
@@ -35,7 +38,12 @@ const (
 )
 
 // active reports whether a process of the service may be running.
-func (s State) active() bool { return s == Starting || s == Running || s == Stopping }
+func (s State) active() bool {
+	return s == Starting || s == Running || s == Stopping || s == Killing
+}
+
+// stopping reports whether uno is stopping the service's run.
+func (s State) stopping() bool { return s == Stopping || s == Killing }
 
 // service is the supervisor's record of one service. Only the supervisor's goroutine touches it.
 type service struct {
@@ -71,14 +79,27 @@ type service struct {
 	// lastEnd is when the last run ended.
 	lastEnd time.Time
 
+	// stopOverride, if set, replaces the configured stop signal (the main program gets the
+	// signal uno was stopped with). The configuration itself is never changed: a reload
+	// compares it.
+	stopOverride syscall.Signal
+
 	cancelProbe  context.CancelFunc
 	notifier     *probe.Notifier
 	restartAt    *time.Timer
-	killAt       *time.Timer
+	killAt       *time.Timer // the SIGKILL at stop_timeout, then the give-up after it
 	stopSignalAt time.Time
 }
 
 func (s *service) name() string { return s.cfg.Name }
+
+// stopSignal is the signal that asks s's run to stop.
+func (s *service) stopSignal() syscall.Signal {
+	if s.stopOverride != 0 {
+		return s.stopOverride
+	}
+	return s.cfg.StopSignal
+}
 
 // satisfies reports whether s has reached cond for its dependents.
 func (s *service) satisfies(cond config.Condition) bool {

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"syscall"
 	"time"
 
@@ -12,6 +13,15 @@ import (
 
 // This file stops services: one at a time for an operator, all of them in reverse dependency
 // order for the container, within one grace budget, and then what they left behind.
+
+// exitMargin is how long past the grace uno may take to exit, whatever the services and their
+// leftovers do: the SIGKILL of what is left, a bounded wait for it to be reaped, the final sweep
+// and the last output all fit in it. docs/services.md promises it.
+const exitMargin = 500 * time.Millisecond
+
+// killWait bounds the wait for a SIGKILLed run to be reaped outside a shutdown: only a process
+// stuck in the kernel takes longer, and a stop must always end.
+const killWait = 5 * time.Second
 
 // shutdown begins the ordered stop of every service. code is uno's exit status unless the main
 // program decides it (a stop by signal).
@@ -28,14 +38,25 @@ func (sv *Supervisor) shutdown(code int, reason string) {
 	for _, s := range sv.services {
 		sv.cancelRestart(s)
 		if s.state == Waiting || s.state == Backoff {
-			s.state = Stopped
+			sv.transition(s, EvCancel, Stopped)
 		}
 	}
 	sv.stopNext()
 }
 
-// stopNext stops every running service none of whose dependents still runs: reverse
-// dependency order, with independent services stopping in parallel.
+// untilExit is the time left before uno must exit (grace plus margin) less reserve, kept for
+// the steps after the caller's; outside a shutdown it is unbounded.
+func (sv *Supervisor) untilExit(reserve time.Duration) time.Duration {
+	if !sv.stopping {
+		return time.Duration(1<<63 - 1)
+	}
+	return max(time.Until(sv.graceDeadline.Add(exitMargin-reserve)), 0)
+}
+
+// stopNext stops every running service that no running service depends on, directly or
+// through services that have already ended (a completed oneshot between a database and its
+// app): the exact reverse of the transitive start order, with independent services stopping in
+// parallel. It serves the shutdown and an operator's stop (stopSet) alike.
 func (sv *Supervisor) stopNext() {
 	for _, s := range sv.services {
 		if !sv.stopping && !sv.stopSet[s] {
@@ -47,23 +68,26 @@ func (sv *Supervisor) stopNext() {
 		}
 		if s.state == Waiting || s.state == Backoff {
 			sv.cancelRestart(s)
-			s.state = Stopped
+			sv.transition(s, EvCancel, Stopped)
 			continue
 		}
 		if s.state != Starting && s.state != Running {
 			continue
 		}
-		blocked := false
-		for _, d := range sv.dependents[s] {
-			if d.state.active() {
-				blocked = true
-				break
-			}
-		}
-		if !blocked {
-			sv.stop(s, s.cfg.StopSignal)
+		if !sv.dependentsRunning(s) {
+			sv.stop(s, s.stopSignal())
 		}
 	}
+}
+
+// dependentsRunning reports whether a service that depends on s, directly or not, may still run.
+func (sv *Supervisor) dependentsRunning(s *service) bool {
+	for _, d := range sv.withDependents([]*service{s}) {
+		if d != s && d.state.active() {
+			return true
+		}
+	}
+	return false
 }
 
 // stop sends sig to s's process group and arms the kill after its stop timeout, which never
@@ -73,7 +97,7 @@ func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
 		s.cancelProbe()
 		s.cancelProbe = nil
 	}
-	s.state = Stopping
+	sv.transition(s, EvStop, Stopping)
 	s.stopSignalAt = time.Now()
 	timeout := s.cfg.StopTimeout
 	if sv.stopping {
@@ -81,13 +105,47 @@ func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
 	}
 	sv.log.Info("stopping service", "service", s.name(), "pid", s.pid, "signal", signals.Name(sig), "timeout", timeout.Round(time.Millisecond))
 	if sv.hurried {
-		sig = syscall.SIGKILL
+		sv.kill(s, "stopping service in a hurry: killing it")
+		return
 	}
-	_ = sv.reaper.Signal(s.pid, true, sig)
+	sv.signalGroup(s, sig)
 	// A stopped process cannot act on the signal until it runs again.
-	_ = sv.reaper.Signal(s.pid, true, syscall.SIGCONT)
+	sv.signalGroup(s, syscall.SIGCONT)
 	run := s.run
 	s.killAt = time.AfterFunc(max(timeout, 0), func() { sv.events <- killEvent{svc: s, run: run} })
+}
+
+// kill sends SIGKILL to s's run and waits a bounded time for it to be reaped (Killing): past
+// that, uno gives up on it and leaves it to the final sweep, so that a stop always ends.
+func (sv *Supervisor) kill(s *service, msg string, attrs ...any) {
+	if s.killAt != nil {
+		s.killAt.Stop()
+	}
+	sv.log.Warn(msg, append([]any{"service", s.name(), "pid", s.pid}, attrs...)...)
+	sv.transition(s, EvKill, Killing)
+	sv.signalGroup(s, syscall.SIGKILL)
+	wait := min(killWait, sv.untilExit(exitMargin/2))
+	run := s.run
+	s.killAt = time.AfterFunc(wait, func() { sv.events <- giveUpEvent{svc: s, run: run} })
+}
+
+// giveUp stops waiting for a killed run that has not been reaped: the process is stuck in the
+// kernel, or is not what it was. The reaper still collects it whenever it ends.
+func (sv *Supervisor) giveUp(s *service) {
+	sv.log.Error("service's process survived SIGKILL; leaving it to the final sweep", "service", s.name(), "pid", s.pid)
+	s.killAt = nil
+	s.lastEnd = time.Now()
+	s.pid = 0
+	sv.transition(s, EvGiveUp, Stopped)
+	sv.afterStop(s)
+}
+
+// signalGroup signals s's process group (and its leader, if it left the group), logging what
+// cannot be sent: a signal that does not arrive is a stop that never ends.
+func (sv *Supervisor) signalGroup(s *service, sig syscall.Signal) {
+	if err := sv.reaper.Signal(s.pid, true, sig); err != nil && !errors.Is(err, reaper.ErrReaped) {
+		sv.log.Warn("cannot signal service", "service", s.name(), "pid", s.pid, "signal", signals.Name(sig), "err", err)
+	}
 }
 
 // killLeftoversLater gives what a run left in its process group, sent SIGTERM as the run ended,
@@ -111,9 +169,8 @@ func (sv *Supervisor) killLeftoversLater(s *service, left *reaper.Leftovers) {
 func (sv *Supervisor) hurry() {
 	sv.hurried = true
 	for _, s := range sv.services {
-		if s.state.active() {
-			s.state = Stopping
-			_ = sv.reaper.Signal(s.pid, true, syscall.SIGKILL)
+		if s.state.active() && s.state != Killing {
+			sv.kill(s, "killing service")
 		}
 	}
 }
@@ -127,20 +184,21 @@ func (sv *Supervisor) allEnded() bool {
 	return true
 }
 
-// sweepLeftovers stops what the services left behind, with what remains of the grace.
+// sweepLeftovers stops what the services left behind, with what remains of the grace, and
+// waits for what it kills no longer than the margin allows.
 func (sv *Supervisor) sweepLeftovers() {
 	grace := time.Until(sv.graceDeadline)
 	if sv.hurried || grace < 0 {
 		grace = 0
 	}
-	sw := &sweep.Sweeper{Reaper: sv.reaper, PID1: sv.pid1, Log: sv.log}
-	sw.SweepUnlessHurried(grace, sv.sigs, termination)
+	sw := &sweep.Sweeper{Reaper: sv.reaper, PID1: sv.pid1, Log: sv.log, KillWait: max(sv.untilExit(exitMargin/5), time.Millisecond)}
+	sw.SweepUnlessHurried(grace, sv.sigs, signals.CutGrace)
 }
 
 // flushOutput waits for the services' last lines to reach uno's output. A reader that stopped
-// reading must not keep uno (and so the container) from ending: the wait is bounded.
+// reading must not keep uno (and so the container) from ending: the wait ends with the margin.
 func (sv *Supervisor) flushOutput() {
-	ctx, cancel := context.WithTimeout(context.Background(), max(time.Until(sv.graceDeadline), time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), sv.untilExit(0))
 	defer cancel()
 	if err := sv.mux.Wait(ctx); err != nil {
 		sv.log.Warn("output not fully written: the reader is not reading", "err", err)

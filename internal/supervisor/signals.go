@@ -9,24 +9,25 @@ import (
 
 // This file routes the signals uno receives in services mode.
 
-// termination are the signals that stop every service, and cut the grace short when repeated.
-var termination = []syscall.Signal{syscall.SIGTERM, syscall.SIGINT}
+// stopOn are the signals that stop every service; once uno is stopping, any of
+// signals.CutGrace cuts the grace short, as in single-program mode.
+var stopOn = []syscall.Signal{syscall.SIGTERM, syscall.SIGINT}
 
 // signal handles a signal uno received.
 func (sv *Supervisor) signal(sig syscall.Signal) {
-	if slices.Contains(termination, sig) {
-		if sv.stopping {
-			if !sv.hurried {
-				sv.log.Warn("second stop signal: killing every service now", "signal", signals.Name(sig))
-				sv.hurry()
-			}
-			return
+	if sv.stopping && slices.Contains(signals.CutGrace, sig) {
+		if !sv.hurried {
+			sv.log.Warn("second stop signal: killing every service now", "signal", signals.Name(sig))
+			sv.hurry()
 		}
+		return
+	}
+	if slices.Contains(stopOn, sig) {
 		sv.log.Info("stopping on signal", "signal", signals.Name(sig))
 		sv.stopBySignal = true
 		if sv.main != nil {
 			// The main program gets the signal uno got, as in single-program mode.
-			sv.main.cfg.StopSignal = sig
+			sv.main.stopOverride = sig
 		}
 		sv.shutdown(0, signals.Name(sig))
 		return

@@ -40,7 +40,7 @@ func (sv *Supervisor) startWaiting() {
 				if s.code == 0 {
 					s.code = 1
 				}
-				sv.endForGood(s, Failed)
+				sv.endForGood(s, EvDependencyFailed, Failed)
 				if sv.stopping {
 					return
 				}
@@ -80,7 +80,7 @@ func (sv *Supervisor) start(s *service) {
 		if _, err := os.Stat(s.cfg.Dir); err != nil {
 			sv.log.Error("service could not start: bad working_dir", "service", s.name(), "err", err)
 			s.code = 1
-			sv.afterRun(s, false)
+			sv.afterRun(s, EvStartFailed, false)
 			return
 		}
 	}
@@ -89,7 +89,7 @@ func (sv *Supervisor) start(s *service) {
 		if err := sv.listenNotify(s); err != nil {
 			sv.log.Error("cannot create the notify socket", "service", s.name(), "err", err)
 			s.code = 1
-			sv.afterRun(s, false)
+			sv.afterRun(s, EvStartFailed, false)
 			return
 		}
 		spec.Env = append(slices.Clip(spec.Env), "NOTIFY_SOCKET="+s.notifier.Path)
@@ -103,7 +103,7 @@ func (sv *Supervisor) start(s *service) {
 		if err != nil {
 			sv.log.Error("cannot set up the service's output", "service", s.name(), "err", err)
 			s.code = 1
-			sv.afterRun(s, false)
+			sv.afterRun(s, EvStartFailed, false)
 			return
 		}
 		spec.Stdio = [3]*os.File{files[0], files[1], files[2]}
@@ -127,10 +127,11 @@ func (sv *Supervisor) start(s *service) {
 		sv.log.Error("service could not start", attrs...)
 		s.lastEnd = time.Now()
 		s.lastExit = nil
-		sv.afterRun(s, false)
+		sv.afterRun(s, EvStartFailed, false)
 		return
 	}
-	s.pid, s.startedAt, s.state = pid, time.Now(), Starting
+	s.pid, s.startedAt = pid, time.Now()
+	sv.transition(s, EvStarted, Starting)
 	sv.log.Info("service started", "service", s.name(), "pid", pid)
 	run := s.run
 	go func() { sv.events <- exitEvent{svc: s, run: run, exit: <-exited} }()
@@ -170,7 +171,7 @@ func (sv *Supervisor) outputs(s *service) ([]*os.File, error) {
 
 func (sv *Supervisor) becomeReady(s *service) {
 	s.ready = true
-	s.state = Running
+	sv.transition(s, EvReady, Running)
 	if s.cancelProbe != nil {
 		s.cancelProbe()
 		s.cancelProbe = nil
@@ -206,40 +207,47 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 		attrs = append(attrs, "uptime", uptime.Round(time.Millisecond))
 	}
 	s.pid = 0
-	if s.state == Stopping {
-		s.state = Stopped
+	if s.state.stopping() {
 		sv.log.Info("service stopped", attrs...)
-		delete(sv.stopSet, s)
-		switch {
-		case sv.stopping:
-			sv.stopNext()
-		case s.removed:
-			sv.forget(s)
-		case s.restartPending:
-			// uno ctl restart, or a reload that changed the definition.
-			sv.rearm(s)
-			sv.startWaiting()
-		case s.notReady:
-			sv.afterRun(s, false) // a failed start: the restart policy decides
-		default:
-			sv.stopNext() // an operator's stop may have more services to go
+		if s.notReady && !sv.stopping && !s.removed && !s.restartPending {
+			sv.afterRun(s, EvExited, false) // a failed start: the restart policy decides
+			return
 		}
+		sv.transition(s, EvExited, Stopped)
+		sv.afterStop(s)
 		return
 	}
 	sv.log.Info("service exited", attrs...)
-	sv.afterRun(s, s.code == 0)
+	sv.afterRun(s, EvExited, s.code == 0)
+}
+
+// afterStop carries on once a run uno stopped has ended (or was given up on).
+func (sv *Supervisor) afterStop(s *service) {
+	delete(sv.stopSet, s)
+	switch {
+	case sv.stopping:
+		sv.stopNext()
+	case s.removed:
+		sv.forget(s)
+	case s.restartPending:
+		// uno ctl restart, or a reload that changed the definition.
+		sv.rearm(s)
+		sv.startWaiting()
+	default:
+		sv.stopNext() // an operator's stop may have more services to go
+	}
 }
 
 // afterRun decides what follows a run that ended (or could not start): completion, a restart,
 // or the end of the service, which for an essential one is the end of the container.
-func (sv *Supervisor) afterRun(s *service, success bool) {
+func (sv *Supervisor) afterRun(s *service, ev Event, success bool) {
 	if sv.stopping {
-		s.state = Stopped
+		sv.transition(s, ev, Stopped)
 		sv.stopNext()
 		return
 	}
 	if s.cfg.Type == config.Oneshot && success {
-		s.state = Completed
+		sv.transition(s, ev, Completed)
 		sv.log.Info("service completed", "service", s.name())
 		sv.startWaiting()
 		return
@@ -255,7 +263,7 @@ func (sv *Supervisor) afterRun(s *service, success bool) {
 		restart = false
 	}
 	if restart && sv.withinRestartLimit(s) {
-		sv.scheduleRestart(s)
+		sv.scheduleRestart(s, ev)
 		return
 	}
 	if restart {
@@ -267,9 +275,9 @@ func (sv *Supervisor) afterRun(s *service, success bool) {
 		}
 	}
 	if success {
-		sv.endForGood(s, Exited)
+		sv.endForGood(s, ev, Exited)
 	} else {
-		sv.endForGood(s, Failed)
+		sv.endForGood(s, ev, Failed)
 	}
 }
 
@@ -290,11 +298,11 @@ func (sv *Supervisor) withinRestartLimit(s *service) bool {
 	return true
 }
 
-func (sv *Supervisor) scheduleRestart(s *service) {
+func (sv *Supervisor) scheduleRestart(s *service, ev Event) {
 	delay := s.delay
 	s.delay = min(s.delay*2, s.cfg.RestartDelayMax)
 	s.restarts++
-	s.state = Backoff
+	sv.transition(s, ev, Backoff)
 	s.startedAt = time.Time{}
 	sv.log.Info("restarting service", "service", s.name(), "in", delay, "restarts", s.restarts)
 	run := s.run
@@ -302,8 +310,8 @@ func (sv *Supervisor) scheduleRestart(s *service) {
 }
 
 // endForGood puts s in its final state; an essential service takes the container with it.
-func (sv *Supervisor) endForGood(s *service, final State) {
-	s.state = final
+func (sv *Supervisor) endForGood(s *service, ev Event, final State) {
+	sv.transition(s, ev, final)
 	switch {
 	case s.cfg.Main:
 		sv.log.Info("main program ended; stopping the services", "status", s.code)

@@ -112,6 +112,10 @@ type (
 		svc *service
 		run int
 	}
+	giveUpEvent struct {
+		svc *service
+		run int
+	}
 	graceEvent struct{}
 )
 
@@ -247,8 +251,11 @@ func (sv *Supervisor) run() int {
 func (sv *Supervisor) handle(ev any) {
 	switch ev := ev.(type) {
 	case exitEvent:
-		if ev.run == ev.svc.run {
+		if ev.run == ev.svc.run && ev.svc.state.active() {
 			sv.exited(ev.svc, ev.exit)
+		} else if ev.exit.Leftovers != nil {
+			// A run uno gave up on ended after all: what it left in its group still goes.
+			sv.killLeftoversLater(ev.svc, ev.exit.Leftovers)
 		}
 	case readyEvent:
 		if ev.run == -1 {
@@ -263,7 +270,7 @@ func (sv *Supervisor) handle(ev any) {
 			sv.log.Error("service did not become ready in time", "service", s.name(),
 				"timeout", s.cfg.Ready.Timeout, "last_error", errString(ev.err))
 			s.notReady = true
-			sv.stop(s, s.cfg.StopSignal)
+			sv.stop(s, s.stopSignal())
 		}
 	case restartEvent:
 		if ev.run == ev.svc.run && ev.svc.state == Backoff && !sv.stopping {
@@ -272,9 +279,11 @@ func (sv *Supervisor) handle(ev any) {
 	case killEvent:
 		s := ev.svc
 		if ev.run == s.run && s.state == Stopping {
-			sv.log.Warn("service did not stop in time; killing it", "service", s.name(), "pid", s.pid,
-				"waited", time.Since(s.stopSignalAt).Round(time.Millisecond))
-			_ = sv.reaper.Signal(s.pid, true, syscall.SIGKILL)
+			sv.kill(s, "service did not stop in time; killing it", "waited", time.Since(s.stopSignalAt).Round(time.Millisecond))
+		}
+	case giveUpEvent:
+		if ev.run == ev.svc.run && ev.svc.state == Killing {
+			sv.giveUp(ev.svc)
 		}
 	case graceEvent:
 		if !sv.hurried {

@@ -304,7 +304,8 @@ func TestRestartLimitAndBackoff(t *testing.T) {
 			t.Fatalf("refused before the limit")
 		}
 		delays = append(delays, s.delay)
-		sv.scheduleRestart(s)
+		s.state = Running
+		sv.scheduleRestart(s, EvExited)
 		s.restartAt.Stop()
 	}
 	if sv.withinRestartLimit(s) {

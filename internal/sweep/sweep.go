@@ -24,8 +24,7 @@ import (
 	"github.com/uno-init/uno/internal/reaper"
 )
 
-// killWait bounds the wait for SIGKILLed processes to be reaped: only a process stuck in the
-// kernel (uninterruptible sleep) takes longer, and uno must not hang the container's stop on it.
+// killWait is the default Sweeper.KillWait.
 const killWait = 5 * time.Second
 
 // Sweeper stops leftovers.
@@ -34,6 +33,9 @@ type Sweeper struct {
 	// PID1 selects kill(-1, sig), which reaches every process in the namespace but uno.
 	PID1 bool
 	Log  *slog.Logger
+	// KillWait bounds the wait for SIGKILLed processes to be reaped (default killWait): only a
+	// process stuck in the kernel takes longer, and uno must not hang the container's stop on it.
+	KillWait time.Duration
 }
 
 // Result says how a sweep ended.
@@ -88,13 +90,17 @@ func (s *Sweeper) Sweep(grace time.Duration, hurry <-chan struct{}) Result {
 	}
 	res.Killed = true
 	s.signalAll(self, syscall.SIGKILL)
-	timer := time.NewTimer(killWait)
+	wait := killWait
+	if s.KillWait > 0 {
+		wait = s.KillWait
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-empty:
 	case <-timer.C:
 		res.Remaining = true
-		s.Log.Error("processes survived SIGKILL (stuck in the kernel?); exiting anyway", "waited", killWait.String())
+		s.Log.Error("processes survived SIGKILL (stuck in the kernel?); exiting anyway", "waited", wait.String())
 	}
 	return res
 }
