@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,52 +17,43 @@ import (
 
 const defaultGrace = 5 * time.Second
 
-const unoUsage = `usage: uno [options] [--] program [args...]
+// unoUsageHead and unoUsageFoot frame the options in `uno --help`; the options' lines and the
+// list of their environment variables are written from unoOptions.
+const unoUsageHead = `usage: uno [options] [--] program [args...]
        uno [options] -c FILE [-- program [args...]]
        uno [options] -f Procfile
        uno check [-c FILE | -f Procfile]
        uno ctl COMMAND ...   (uno ctl --help)
-
-  -c, --config FILE     run the services FILE describes (TOML; see docs/services.md),
-                        and program, if given, as the main service
-  -f, --procfile FILE   run a Procfile's processes; any exit stops all
-
-  -g, --pgroup          forward signals to the program's whole process group
-  -e, --exit-zero CODE  report exit status CODE as 0 (repeatable)
-  -r, --rewrite FROM:TO rewrite a forwarded signal; TO 0 drops it (repeatable)
-  -p, --pdeathsig SIG   signal uno receives when its parent exits
-      --grace DURATION  time leftover processes get between SIGTERM and SIGKILL
-                        once the program has exited (default 5s; 0: no sweep)
-      --socket PATH     control socket for uno ctl (default /run/uno/uno.sock)
-      --socket-group GRP  let group GRP read status and probes through the socket
-      --no-socket       no control socket
-      --http ADDR       serve /readyz, /healthz and /status on ADDR (loopback only
-                        unless --http-public)
-  -w, --warn-orphans    log every reaped orphan
-  -v, --verbose         log more (repeatable)
-      --version         print the version
-  -h, --help            print this help
-
-Each option has an environment variable, read before the command line:
-UNO_PGROUP, UNO_EXIT_ZERO, UNO_REWRITE, UNO_PDEATHSIG, UNO_GRACE,
-UNO_WARN_ORPHANS, UNO_VERBOSITY, UNO_CONFIG, UNO_SOCKET, UNO_SOCKET_GROUP,
-UNO_NO_SOCKET, UNO_HTTP, UNO_HTTP_PUBLIC (lists are comma-separated).
-With no program and no -c, uno runs ` + config.DefaultFile + ` if it exists.
 `
 
-var unoPersonality = personality{name: "uno", parse: parseUno, usage: unoUsage, usageExit: 2}
+const unoUsageFoot = `With no program and no -c, uno runs ` + config.DefaultFile + ` if it exists.
+`
 
-func parseUno(args []string, env lookupFunc) (*invocation, error) {
-	inv := &invocation{socketGroup: -1}
-	if len(args) > 0 && args[0] == "check" {
-		return parseCheck(inv, args[1:], env)
-	}
+// unoOption is one row of uno's options table: the option as the command line gives it, the
+// environment variable that gives it before the command line, and its lines in the usage, so
+// that `uno --help` cannot disagree with what uno reads.
+type unoOption struct {
+	short byte
+	long  string
+	// env is the option's environment variable ("" for none).
+	env string
+	// arg names the value in the usage; an option without one is a switch.
+	arg string
+	// help is the option's text in the usage, lines separated by "\n"; gap puts a blank line
+	// before it.
+	help string
+	gap  bool
+	// set receives the option's value, or "" for a switch.
+	set func(value string) error
+	// envSet reads env when it differs from set; otherwise a switch's variable is a boolean
+	// (boolEnv) and another option's is its value.
+	envSet func(value string) error
+}
+
+// unoOptions is the table of uno's options, setting inv and verbosity. Its order is the
+// usage's, and the order in which the environment variables are read.
+func unoOptions(inv *invocation, verbosity *int) []unoOption {
 	cfg := &inv.cfg
-	verbosity := 0
-	cfg.Subreaper = true
-	cfg.Grace = defaultGrace
-	cfg.Rewrites = signals.Rewrites{}
-
 	setPgroup := func(string) error { cfg.Pgroup = true; return nil }
 	addExitZero := func(v string) error {
 		code, err := parseExitCode(v)
@@ -92,69 +84,196 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 		inv.graceSet = true
 		return err
 	}
-	setConfig := func(v string) error { inv.configFile = v; return nil }
-	setProcfile := func(v string) error { inv.procfile = v; return nil }
-	setWarn := func(string) error { cfg.LogOrphans = true; return nil }
-	setSocket := func(v string) error { inv.socket = v; return nil }
-	setNoSocket := func(string) error { inv.noSocket = true; return nil }
+	setVerbosity := func(v string) (err error) {
+		*verbosity, err = strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want a number, got %q", v)
+		}
+		return nil
+	}
 	setSocketGroup := func(v string) (err error) {
 		inv.socketGroup, err = lookupGroup(v)
 		return err
 	}
-	setHTTP := func(v string) error { inv.httpAddr = v; return nil }
-	setHTTPPublic := func(string) error { inv.httpPublic = true; return nil }
 
-	envVars := []struct {
-		key string
-		set func(string) error
-	}{
-		{"UNO_PGROUP", boolEnv(setPgroup)},
-		{"UNO_EXIT_ZERO", listEnv(addExitZero)},
-		{"UNO_REWRITE", listEnv(addRewrite)},
-		{"UNO_PDEATHSIG", setPdeathsig},
-		{"UNO_GRACE", setGrace},
-		{"UNO_WARN_ORPHANS", boolEnv(setWarn)},
-		{"UNO_CONFIG", setConfig},
-		{"UNO_SOCKET", setSocket},
-		{"UNO_SOCKET_GROUP", setSocketGroup},
-		{"UNO_NO_SOCKET", boolEnv(setNoSocket)},
-		{"UNO_HTTP", setHTTP},
-		{"UNO_HTTP_PUBLIC", boolEnv(setHTTPPublic)},
-		{"UNO_VERBOSITY", func(v string) (err error) {
-			verbosity, err = strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("want a number, got %q", v)
-			}
-			return nil
-		}},
+	var opts []unoOption
+	opts = []unoOption{
+		{short: 'c', long: "config", env: "UNO_CONFIG", arg: "FILE",
+			help: "run the services FILE describes (TOML; see docs/services.md),\nand program, if given, as the main service",
+			set:  func(v string) error { inv.configFile = v; return nil }},
+		{short: 'f', long: "procfile", arg: "FILE",
+			help: "run a Procfile's processes; any exit stops all",
+			set:  func(v string) error { inv.procfile = v; return nil }},
+
+		{short: 'g', long: "pgroup", env: "UNO_PGROUP", gap: true,
+			help: "forward signals to the program's whole process group",
+			set:  setPgroup},
+		{short: 'e', long: "exit-zero", env: "UNO_EXIT_ZERO", arg: "CODE",
+			help: "report exit status CODE as 0 (repeatable)",
+			set:  addExitZero, envSet: listEnv(addExitZero)},
+		{short: 'r', long: "rewrite", env: "UNO_REWRITE", arg: "FROM:TO",
+			help: "rewrite a forwarded signal; TO 0 drops it (repeatable)",
+			set:  addRewrite, envSet: listEnv(addRewrite)},
+		{short: 'p', long: "pdeathsig", env: "UNO_PDEATHSIG", arg: "SIG",
+			help: "signal uno receives when its parent exits",
+			set:  setPdeathsig},
+		{long: "grace", env: "UNO_GRACE", arg: "DURATION",
+			help: "time leftover processes get between SIGTERM and SIGKILL\nonce the program has exited (default " + defaultGrace.String() + "; 0: no sweep)",
+			set:  setGrace},
+		{short: 'w', long: "warn-orphans", env: "UNO_WARN_ORPHANS",
+			help: "log every reaped orphan",
+			set:  func(string) error { cfg.LogOrphans = true; return nil }},
+		{long: "socket", env: "UNO_SOCKET", arg: "PATH",
+			help: "control socket for uno ctl (default /run/uno/uno.sock)",
+			set:  func(v string) error { inv.socket = v; return nil }},
+		{long: "socket-group", env: "UNO_SOCKET_GROUP", arg: "GRP",
+			help: "let group GRP read status and probes through the socket",
+			set:  setSocketGroup},
+		{long: "no-socket", env: "UNO_NO_SOCKET",
+			help: "no control socket",
+			set:  func(string) error { inv.noSocket = true; return nil }},
+		{long: "http", env: "UNO_HTTP", arg: "ADDR",
+			help: "serve /readyz, /healthz and /status on ADDR (loopback only\nunless --http-public)",
+			set:  func(v string) error { inv.httpAddr = v; return nil }},
+		{long: "http-public", env: "UNO_HTTP_PUBLIC",
+			help: "let --http serve on any address, not only loopback",
+			set:  func(string) error { inv.httpPublic = true; return nil }},
+		{short: 'v', long: "verbose", env: "UNO_VERBOSITY",
+			help: "log more (repeatable)",
+			set:  func(string) error { *verbosity++; return nil }, envSet: setVerbosity},
+		{long: "version",
+			help: "print the version",
+			set:  func(string) error { inv.print = "uno " + Version() + dockerCommit(); return nil }},
+		{short: 'h', long: "help",
+			help: "print this help",
+			set:  func(string) error { inv.print = unoUsage(opts); return nil }},
 	}
-	for _, e := range envVars {
-		if v, ok := env(e.key); ok && v != "" {
-			if err := e.set(v); err != nil {
-				return nil, usagef("%s: %v", e.key, err)
+	return opts
+}
+
+// unoUsage is `uno --help`: the fixed lines around the options of the table opts.
+func unoUsage(opts []unoOption) string {
+	const indent, width = "  ", 22 // the option column; its text starts at 24
+	var b strings.Builder
+	b.WriteString(unoUsageHead + "\n")
+	var envs []string
+	for _, o := range opts {
+		if o.gap {
+			b.WriteString("\n")
+		}
+		name := "    "
+		if o.short != 0 {
+			name = "-" + string(o.short) + ", "
+		}
+		name += "--" + o.long
+		if o.arg != "" {
+			name += " " + o.arg
+		}
+		if len(name) < width {
+			name += strings.Repeat(" ", width-len(name))
+		} else {
+			name += "  "
+		}
+		for i, line := range strings.Split(o.help, "\n") {
+			if i > 0 {
+				name = strings.Repeat(" ", width)
 			}
+			b.WriteString(indent + name + line + "\n")
+		}
+		if o.env != "" {
+			envs = append(envs, o.env)
 		}
 	}
+	b.WriteString("\nEach option has an environment variable, read before the command line:\n")
+	b.WriteString(wrap(strings.Join(envs, ", ")+" (lists are comma-separated).", 76))
+	b.WriteString(unoUsageFoot)
+	return b.String()
+}
 
-	opts := []option{
-		{short: 'c', long: "config", hasValue: true, set: setConfig},
-		{short: 'f', long: "procfile", hasValue: true, set: setProcfile},
-		{long: "socket", hasValue: true, set: setSocket},
-		{long: "socket-group", hasValue: true, set: setSocketGroup},
-		{long: "no-socket", set: setNoSocket},
-		{long: "http", hasValue: true, set: setHTTP},
-		{long: "http-public", set: setHTTPPublic},
-		{short: 'g', long: "pgroup", set: setPgroup},
-		{short: 'e', long: "exit-zero", hasValue: true, set: addExitZero},
-		{short: 'r', long: "rewrite", hasValue: true, set: addRewrite},
-		{short: 'p', long: "pdeathsig", hasValue: true, set: setPdeathsig},
-		{long: "grace", hasValue: true, set: setGrace},
-		{short: 'w', long: "warn-orphans", set: setWarn},
-		{short: 'v', long: "verbose", set: func(string) error { verbosity++; return nil }},
-		{long: "version", set: func(string) error { inv.print = "uno " + Version() + dockerCommit(); return nil }},
-		{short: 'h', long: "help", set: func(string) error { inv.print = unoUsage; return nil }},
+// wrap breaks s at spaces into lines of at most width characters.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(s) {
+		switch {
+		case i == 0:
+		case n+1+len(word) > width:
+			b.WriteString("\n")
+			n = 0
+		default:
+			b.WriteString(" ")
+			n++
+		}
+		b.WriteString(word)
+		n += len(word)
 	}
-	rest, err := parseOptions(opts, args)
+	return b.String() + "\n"
+}
+
+// getoptOptions gives parseOptions the options of the table opts.
+func getoptOptions(opts []unoOption) []option {
+	out := make([]option, len(opts))
+	for i, o := range opts {
+		out[i] = option{short: o.short, long: o.long, hasValue: o.arg != "", set: o.set}
+	}
+	return out
+}
+
+// applyEnv reads the environment variables of the table opts, in its order; an empty variable
+// is as good as unset.
+func applyEnv(opts []unoOption, env lookupFunc) error {
+	for _, o := range opts {
+		if o.env == "" {
+			continue
+		}
+		v, ok := env(o.env)
+		if !ok || v == "" {
+			continue
+		}
+		set := o.envSet
+		switch {
+		case set != nil:
+		case o.arg == "":
+			set = boolEnv(o.set)
+		default:
+			set = o.set
+		}
+		if err := set(v); err != nil {
+			return usagef("%s: %v", o.env, err)
+		}
+	}
+	return nil
+}
+
+// pickOptions returns the rows of opts with the given long names.
+func pickOptions(opts []unoOption, long ...string) []unoOption {
+	var out []unoOption
+	for _, o := range opts {
+		if slices.Contains(long, o.long) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+var unoPersonality = personality{name: "uno", parse: parseUno, usage: unoUsage(unoOptions(&invocation{}, new(int))), usageExit: 2}
+
+func parseUno(args []string, env lookupFunc) (*invocation, error) {
+	inv := &invocation{socketGroup: -1}
+	if len(args) > 0 && args[0] == "check" {
+		return parseCheck(inv, args[1:], env)
+	}
+	cfg := &inv.cfg
+	verbosity := 0
+	cfg.Subreaper = true
+	cfg.Grace = defaultGrace
+	cfg.Rewrites = signals.Rewrites{}
+
+	opts := unoOptions(inv, &verbosity)
+	if err := applyEnv(opts, env); err != nil {
+		return nil, err
+	}
+	rest, err := parseOptions(getoptOptions(opts), args)
 	if err != nil {
 		return nil, err
 	}
@@ -192,18 +311,14 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	return inv, nil
 }
 
-// parseCheck reads "uno check [-c FILE | -f Procfile]".
+// parseCheck reads "uno check [-c FILE | -f Procfile]": the table's -c, -f and -h.
 func parseCheck(inv *invocation, args []string, env lookupFunc) (*invocation, error) {
 	inv.check = true
-	if v, ok := env("UNO_CONFIG"); ok && v != "" {
-		inv.configFile = v
+	opts := pickOptions(unoOptions(inv, new(int)), "config", "procfile", "help")
+	if err := applyEnv(opts, env); err != nil {
+		return nil, err
 	}
-	opts := []option{
-		{short: 'c', long: "config", hasValue: true, set: func(v string) error { inv.configFile = v; return nil }},
-		{short: 'f', long: "procfile", hasValue: true, set: func(v string) error { inv.procfile = v; return nil }},
-		{short: 'h', long: "help", set: func(string) error { inv.print = unoUsage; return nil }},
-	}
-	rest, err := parseOptions(opts, args)
+	rest, err := parseOptions(getoptOptions(opts), args)
 	if err != nil {
 		return nil, err
 	}
