@@ -21,8 +21,9 @@ const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
   restart [--no-wait] NAME...   stop and start services; their dependents keep running
   signal SIGNAL NAME...         send SIGNAL to each service's main process
   logs [-f] [-n N] NAME         the last N (default 100) lines of a service's output; -f follows
-  reload                        re-read the configuration: changed services restart, new ones
-                                start, removed ones stop; an invalid file changes nothing
+  reload [--dry-run]            re-read the configuration: changed services restart (and what
+                                runs depending on them), new ones start, removed ones stop; an
+                                invalid file changes nothing; --dry-run only says what it would do
   ready                         exit 0 if every essential service is ready, else 1
   health                        exit 0 if no essential service is failing or restarting, else 1
   wait-ready [--timeout D]      wait until ready (default timeout 60s); exit 1 on timeout
@@ -85,10 +86,11 @@ func (c *ctlCommand) run(args []string) (int, error) {
 		}
 		return c.do(control.Request{Command: control.CmdSignal, Signal: args[0], Names: args[1:]})
 	case "reload":
-		if len(args) > 0 {
-			return 2, usagef("reload takes no arguments")
+		dryRun := len(args) == 1 && args[0] == "--dry-run"
+		if len(args) > 0 && !dryRun {
+			return 2, usagef("reload takes no arguments but --dry-run")
 		}
-		return c.do(control.Request{Command: control.CmdReload})
+		return c.do(control.Request{Command: control.CmdReload, DryRun: dryRun})
 	case "logs":
 		return c.logs(args)
 	case "ready", "health":

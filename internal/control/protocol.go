@@ -49,6 +49,8 @@ type Request struct {
 	Names   []string `json:"names,omitempty"`
 	// Signal is the signal's name for CmdSignal.
 	Signal string `json:"signal,omitempty"`
+	// DryRun, for CmdReload, says what a reload would do without doing it.
+	DryRun bool `json:"dry_run,omitempty"`
 	// NoWait returns as soon as an action is under way instead of when it is done.
 	NoWait bool `json:"no_wait,omitempty"`
 	// Lines and Follow are for CmdLogs.

@@ -53,7 +53,7 @@ func (sv *Supervisor) handleControl(cr controlRequest) {
 	answer := func(msg string, err error) { cr.result <- controlResult{msg, err} }
 	req := cr.req
 	if req.Command == control.CmdReload {
-		answer(sv.reload())
+		answer(sv.reload(req.DryRun))
 		return
 	}
 	if len(req.Names) == 0 {
@@ -116,10 +116,15 @@ func (sv *Supervisor) handleControl(cr controlRequest) {
 // operatorStop stops targets and, first, every running service that depends on them.
 func (sv *Supervisor) operatorStop(targets []*service) func() (bool, string, error) {
 	set := sv.withDependents(targets)
+	// The answer names what this request stops, not what had already ended.
+	var stopping []*service
 	for _, s := range set {
 		s.held = true
 		s.restartPending = false
 		sv.stopSet[s] = true
+		if !s.ended() {
+			stopping = append(stopping, s)
+		}
 	}
 	sv.stopNext()
 	return func() (bool, string, error) {
@@ -128,7 +133,10 @@ func (sv *Supervisor) operatorStop(targets []*service) func() (bool, string, err
 				return false, "", nil
 			}
 		}
-		return true, "stopped " + names(set), nil
+		if len(stopping) == 0 {
+			return true, "nothing to stop: " + names(targets) + " not running", nil
+		}
+		return true, "stopped " + names(stopping), nil
 	}
 }
 
@@ -194,6 +202,28 @@ func (sv *Supervisor) rearm(s *service) {
 	s.notReady = false
 	s.failures = nil
 	s.delay = s.cfg.RestartDelay
+}
+
+// rearmPending rearms every service stopped for a restart whose dependencies are not waiting for
+// one themselves: a reload restarts a changed service's dependents after it, not while it still
+// runs with its old definition.
+func (sv *Supervisor) rearmPending() {
+	for _, s := range sv.services {
+		if s.restartPending && s.state == Stopped && !sv.dependencyRestartPending(s) {
+			sv.rearm(s)
+		}
+	}
+}
+
+// dependencyRestartPending reports whether something s depends on, directly or not, waits to
+// be restarted.
+func (sv *Supervisor) dependencyRestartPending(s *service) bool {
+	for _, d := range sv.withDependencies([]*service{s}) {
+		if d != s && d.restartPending {
+			return true
+		}
+	}
+	return false
 }
 
 func (sv *Supervisor) cancelRestart(s *service) {

@@ -13,10 +13,35 @@ import (
 // This file reloads the configuration: it works out what changed and applies it over the
 // dependency graph.
 
+// reloadPlan is what a reload does, worked out over the dependency graph before anything is
+// touched, so that it can be shown (uno ctl reload --dry-run) and refused whole.
+type reloadPlan struct {
+	cfg *config.Config
+	// added start; changed restart with their new definition; removed stop and are forgotten.
+	added, changed, removed []string
+	// restarted run and depend, directly or not, on a changed service: they stop before it
+	// and start again after it, as a shutdown and a start would order them.
+	restarted []string
+}
+
+func (p *reloadPlan) String() string {
+	msg := fmt.Sprintf("%d changed, %d added, %d removed", len(p.changed), len(p.added), len(p.removed))
+	for _, part := range []struct {
+		what  string
+		names []string
+	}{{"changed", p.changed}, {"added", p.added}, {"removed", p.removed}, {"restarted with what they depend on", p.restarted}} {
+		if len(part.names) > 0 {
+			msg += "; " + part.what + ": " + strings.Join(part.names, ", ")
+		}
+	}
+	return msg
+}
+
 // reload reads the configuration again and applies the difference: changed services restart
-// with their new definition, new ones start, removed ones stop, the rest is left alone. An
-// invalid configuration changes nothing.
-func (sv *Supervisor) reload() (string, error) {
+// with their new definition (their running dependents with them), new ones start, removed ones
+// stop, the rest is left alone. An invalid configuration, or a plan that would leave a service
+// depending on one that is gone, changes nothing. With dryRun it only says what it would do.
+func (sv *Supervisor) reload(dryRun bool) (string, error) {
 	if sv.opts.Reload == nil {
 		return "", errors.New("reload: uno was not started with a configuration file")
 	}
@@ -27,66 +52,98 @@ func (sv *Supervisor) reload() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("configuration not reloaded, the running services are unchanged: %w", err)
 	}
-	var changed, added, removed []string
+	plan, err := sv.planReload(cfg)
+	if err != nil {
+		return "", fmt.Errorf("configuration not reloaded, the running services are unchanged: %w", err)
+	}
+	if dryRun {
+		return "reload would do: " + plan.String(), nil
+	}
+	sv.applyReload(plan)
+	return "configuration reloaded: " + plan.String(), nil
+}
+
+// planReload compares cfg with the services as they run.
+func (sv *Supervisor) planReload(cfg *config.Config) (*reloadPlan, error) {
+	p := &reloadPlan{cfg: cfg}
 	keep := map[string]bool{}
+	var changed []*service
 	for _, c := range cfg.Services {
+		keep[c.Name] = true
 		if c.Main {
 			continue
 		}
-		keep[c.Name] = true
+		switch s := sv.byName[c.Name]; {
+		case s == nil:
+			p.added = append(p.added, c.Name)
+		case !sameDefinition(s.cfg, c):
+			p.changed = append(p.changed, c.Name)
+			changed = append(changed, s)
+		}
+	}
+	for _, s := range sv.services {
+		if !s.cfg.Main && !keep[s.name()] {
+			p.removed = append(p.removed, s.name())
+		}
+	}
+	// Every dependency must name a service of the new set: the configuration was checked, but
+	// the main program's come from the command line, and a dangling one would stop uno.
+	for _, c := range cfg.Services {
+		for _, d := range c.DependsOn {
+			if !keep[d.Name] {
+				return nil, fmt.Errorf("%s would depend on %s, which is not in the configuration", c.Name, d.Name)
+			}
+		}
+	}
+	for _, d := range sv.withDependents(changed) {
+		if !slices.Contains(changed, d) && !d.cfg.Main && keep[d.name()] && d.state.active() {
+			p.restarted = append(p.restarted, d.name())
+		}
+	}
+	return p, nil
+}
+
+// applyReload carries a plan out: the new definitions take effect, and stops go through
+// stopNext, so they keep reverse dependency order.
+func (sv *Supervisor) applyReload(p *reloadPlan) {
+	for _, c := range p.cfg.Services {
 		s := sv.byName[c.Name]
 		switch {
+		case c.Main && s != nil:
+			// The main program is not restarted, but what it waits for is the new set's.
+			s.cfg = c
 		case s == nil:
 			s = &service{cfg: c, state: Waiting, delay: c.RestartDelay}
 			sv.services = append(sv.services, s)
 			sv.byName[c.Name] = s
-			added = append(added, c.Name)
-		case sameDefinition(s.cfg, c):
-			s.cfg = c
 		default:
-			changed = append(changed, c.Name)
 			s.cfg = c
-			s.held = false
-			if s.state.active() {
-				s.restartPending = true
-				if !s.state.stopping() {
-					sv.stop(s, s.stopSignal())
-				}
-			} else if s.state != Completed {
-				sv.rearm(s)
-			} else {
-				sv.rearm(s) // a changed oneshot runs again
-			}
 		}
 	}
-	for _, s := range slices.Clone(sv.services) {
-		if s.cfg.Main || keep[s.name()] {
-			continue
+	for _, name := range append(slices.Clone(p.changed), p.restarted...) {
+		s := sv.byName[name]
+		s.held = false
+		if s.state.active() {
+			s.restartPending = true
+			sv.stopSet[s] = true
+		} else {
+			sv.rearm(s) // a changed oneshot, or a service that had ended, runs again
 		}
-		removed = append(removed, s.name())
+	}
+	for _, name := range p.removed {
+		s := sv.byName[name]
 		s.removed = true
 		s.restartPending = false
 		if s.state.active() {
-			if !s.state.stopping() {
-				sv.stop(s, s.stopSignal())
-			}
+			sv.stopSet[s] = true
 		} else {
 			sv.forget(s)
 		}
 	}
-	sv.opts.Config.Grace = cfg.Grace
-	sv.relink(cfg)
+	sv.opts.Config = p.cfg
+	sv.relink(p.cfg)
+	sv.stopNext()
 	sv.startWaiting()
-	msg := fmt.Sprintf("configuration reloaded: %d changed, %d added, %d removed", len(changed), len(added), len(removed))
-	for _, part := range []struct {
-		what  string
-		names []string
-	}{{"changed", changed}, {"added", added}, {"removed", removed}} {
-		if len(part.names) > 0 {
-			msg += "; " + part.what + ": " + strings.Join(part.names, ", ")
-		}
-	}
-	return msg, nil
 }
 
 // sameDefinition compares two definitions of a service, ignoring where they were written.

@@ -45,7 +45,7 @@ func (sv *Supervisor) signal(sig syscall.Signal) {
 		return
 	}
 	if sig == syscall.SIGHUP {
-		if msg, err := sv.reload(); err != nil {
+		if msg, err := sv.reload(false); err != nil {
 			sv.log.Error("SIGHUP: " + err.Error())
 		} else {
 			sv.log.Info("SIGHUP: " + msg)

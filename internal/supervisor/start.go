@@ -229,9 +229,11 @@ func (sv *Supervisor) afterStop(s *service) {
 		sv.stopNext()
 	case s.removed:
 		sv.forget(s)
+		sv.stopNext() // a reload's other stops may have waited for this one
 	case s.restartPending:
-		// uno ctl restart, or a reload that changed the definition.
-		sv.rearm(s)
+		// uno ctl restart, or a reload that changed the definition or a dependency's.
+		sv.rearmPending()
+		sv.stopNext()
 		sv.startWaiting()
 	default:
 		sv.stopNext() // an operator's stop may have more services to go
