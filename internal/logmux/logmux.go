@@ -174,8 +174,8 @@ func New(stdout, stderr io.Writer, opts Options) *Mux {
 }
 
 func sameDestination(a, b io.Writer) bool {
-	fa, okA := a.(*os.File)
-	fb, okB := b.(*os.File)
+	fa, okA := fileOf(a)
+	fb, okB := fileOf(b)
 	if okA && okB {
 		// os.Stdout and os.Stderr are distinct values even when both are the same terminal or
 		// pipe, which is the usual case.
@@ -186,6 +186,16 @@ func sameDestination(a, b io.Writer) bool {
 	// Only pointers are compared: comparing other dynamic types can panic.
 	ta := reflect.TypeOf(a)
 	return ta != nil && ta == reflect.TypeOf(b) && ta.Kind() == reflect.Pointer && a == b
+}
+
+// fileOf is the file w writes to: w itself, or the file behind a wrapper that says (uno wraps
+// its stdout and stderr in a stdio.Writer, which raises no SIGPIPE).
+func fileOf(w io.Writer) (*os.File, bool) {
+	if fw, ok := w.(interface{ File() *os.File }); ok {
+		return fw.File(), true
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }
 
 // Pipe creates a pipe for one run of one service's stdout or stderr and returns its write end,

@@ -11,8 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uno-init/uno/internal/stdio"
 
 	"golang.org/x/sys/unix"
 
@@ -725,4 +728,34 @@ func lineEnd(chunk []byte, n int) int {
 		end += bytes.IndexByte(chunk[end:], '\n') + 1
 	}
 	return end
+}
+
+// TestSameDestinationThroughWrappers: uno hands the mux its stdout and stderr wrapped in
+// stdio.Writers; when both are the same pipe they must still share one lock, or a line of
+// stdout could cut into one of stderr.
+func TestSameDestinationThroughWrappers(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	fd, err := syscall.Dup(int(w.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := os.NewFile(uintptr(fd), "dup")
+	defer dup.Close()
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	defer w2.Close()
+	if !sameDestination(stdio.New(w), stdio.New(dup)) {
+		t.Error("two wrappers of one pipe are taken for two destinations")
+	}
+	if sameDestination(stdio.New(w), stdio.New(w2)) {
+		t.Error("two pipes are taken for one destination")
+	}
 }
