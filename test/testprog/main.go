@@ -36,6 +36,13 @@ const usage = `usage: testprog COMMAND [args]
   flood N TAG         write N lines "TAG SEQ payload" to stdout as fast as it can, and the
                       same count of lines "TAG SEQ err" to stderr every 100th line
   notify MARKS        append "notify ready" to MARKS, send READY=1 to $NOTIFY_SOCKET, sleep
+  family LOG          catch every signal and append "prog got N" to LOG for each; start a
+                      member of its process group that does the same as "member got N"
+  launch [OPTS] -- PATH ARGV0 [ARGS]
+                      exec PATH (named ARGV0) the way a caller would start an init; OPTS:
+                      -block HEX, -ignore HEX (signal sets, bit N-1 for signal N), -fds N
+                      (N extra open fds from 3), -listen-pid (LISTEN_PID=own pid), -proc
+                      (private mounts and a fresh /proc, for a new PID namespace)
 `
 
 func main() {
@@ -71,6 +78,12 @@ func main() {
 		flood(atoi(args[0]), args[1])
 	case "notify":
 		notifyReady(args[0])
+	case "family":
+		family(args[0], "prog")
+	case "member":
+		family(args[0], "member")
+	case "launch":
+		launch(args)
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
