@@ -55,6 +55,9 @@ type Service struct {
 
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+	// KillMode says who gets the stop signal: the whole process group, or only the service's
+	// own process (mixed), the group getting SIGKILL at the timeout either way.
+	KillMode KillMode
 	// stopTimeoutSet says stop_timeout was given; otherwise it follows the grace (SetGrace).
 	stopTimeoutSet bool
 
@@ -92,6 +95,18 @@ type Dependency struct {
 	Condition Condition
 	Line      int
 }
+
+// KillMode says which processes of a service get its stop signal.
+type KillMode string
+
+const (
+	// KillGroup sends the stop signal to the service's whole process group.
+	KillGroup KillMode = "group"
+	// KillMixed sends it to the service's own process only, for programs whose workers must
+	// not get it directly (a master that stops its workers in order), as systemd's
+	// KillMode=mixed; SIGKILL at the timeout still goes to the whole group.
+	KillMixed KillMode = "mixed"
+)
 
 // RestartPolicy says when a service that ended is started again.
 type RestartPolicy string
@@ -142,7 +157,7 @@ func (u *User) Credential() *syscall.Credential {
 
 // Defaults.
 const (
-	DefaultGrace             = 10 * time.Second
+	DefaultGrace             = 8 * time.Second
 	DefaultReadyInterval     = 250 * time.Millisecond
 	DefaultReadyTimeout      = 60 * time.Second
 	DefaultRestartDelay      = 250 * time.Millisecond

@@ -85,6 +85,8 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"uno.toml:3: services.a.working_dir: want a string, got an integer"}},
 		{name: "unknown restart policy", toml: svc + "restart = \"sometimes\"\n",
 			want: []string{`uno.toml:3: services.a.restart: want one of no, on-failure, always, got "sometimes"`}},
+		{name: "bad kill_mode", toml: svc + "kill_mode = \"process\"\n",
+			want: []string{`uno.toml:3: services.a.kill_mode: want one of group, mixed, got "process"`}},
 		{name: "log_format", toml: "[uno]\nlog_format = \"xml\"\n" + svc,
 			want: []string{`uno.toml:2: uno.log_format: want one of text, json, got "xml"`}},
 

@@ -174,7 +174,7 @@ func LoadProcfile(path string, environ []string) (*Config, error) {
 		cfg.Services = append(cfg.Services, &Service{
 			Name: e.Name, File: filepath.Base(path), Line: e.Line,
 			Type: Simple, Command: []string{"/bin/sh", "-c", e.Command}, Env: env.list(),
-			Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: cfg.Grace,
+			Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: cfg.Grace, KillMode: KillGroup,
 			Essential: true, LogPrefix: true,
 		})
 	}
@@ -192,7 +192,7 @@ func (c *Config) AddMain(argv []string, environ []string) error {
 	main := &Service{
 		Name: MainName, Main: true, File: "command line",
 		Type: Simple, Command: argv, Env: environ,
-		Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: c.Grace,
+		Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: c.Grace, KillMode: KillGroup,
 		Essential: true,
 	}
 	for _, s := range c.Services {

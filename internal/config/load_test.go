@@ -62,7 +62,7 @@ func TestLoadExample(t *testing.T) {
 				Type:    Oneshot,
 				Command: []string{"/app/migrate", "up"}, CommandLine: 7,
 				Env:     testEnviron,
-				Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: 10 * time.Second,
+				Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: 10 * time.Second, KillMode: KillGroup,
 			}),
 			restartDefaults(&Service{
 				Name: "api", File: path, Line: 9,
@@ -82,7 +82,7 @@ func TestLoadExample(t *testing.T) {
 					Kind: ReadyHTTP, Target: "http://127.0.0.1:8080/healthz", Line: 16,
 					Interval: 250 * time.Millisecond, Timeout: 60 * time.Second,
 				},
-				Restart: RestartOnFailure, StopSignal: syscall.SIGINT, StopTimeout: 8 * time.Second, stopTimeoutSet: true,
+				Restart: RestartOnFailure, StopSignal: syscall.SIGINT, StopTimeout: 8 * time.Second, stopTimeoutSet: true, KillMode: KillGroup,
 			}),
 			restartDefaults(&Service{
 				Name: "nginx", File: path, Line: 21,
@@ -90,7 +90,7 @@ func TestLoadExample(t *testing.T) {
 				Command: []string{"nginx", "-g", "daemon off;"}, CommandLine: 22,
 				Env:       testEnviron,
 				DependsOn: []Dependency{{Name: "api", Condition: Ready, Line: 23}},
-				Restart:   RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: 10 * time.Second,
+				Restart:   RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: 10 * time.Second, KillMode: KillGroup,
 			}),
 		},
 	}
@@ -129,7 +129,7 @@ func TestLoadDefaults(t *testing.T) {
 		Name: "a", File: cfg.File, Line: 1, Type: Simple, Command: []string{"a"}, CommandLine: 2, Env: testEnviron,
 		Restart: RestartNo, RestartDelay: 250 * time.Millisecond, RestartDelayMax: 30 * time.Second,
 		RestartResetAfter: 30 * time.Second, RestartLimit: 5, RestartWindow: 60 * time.Second,
-		StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, Essential: true, LogPrefix: true,
+		StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, KillMode: KillGroup, Essential: true, LogPrefix: true,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("\n got %s\nwant %s", describeService(got), describeService(want))
@@ -307,7 +307,7 @@ essential = false
 	want := &Service{
 		Name: MainName, Main: true, File: "command line", Type: Simple,
 		Command: argv, Env: environ, Restart: RestartNo, StopSignal: syscall.SIGTERM,
-		StopTimeout: 7 * time.Second, Essential: true,
+		StopTimeout: 7 * time.Second, KillMode: KillGroup, Essential: true,
 		// Each essential service with its natural condition; a non-essential one may fail
 		// without stopping the container, so the main program does not wait for it.
 		DependsOn: []Dependency{{Name: "migrate", Condition: Completed}, {Name: "db", Condition: Ready}, {Name: "log", Condition: Started}},

@@ -135,13 +135,13 @@ func TestLoadProcfile(t *testing.T) {
 			Name: "web", File: "Procfile", Line: 2, Type: Simple,
 			// The shell, not uno, expands $PORT, as foreman's does.
 			Command: []string{"/bin/sh", "-c", "bundle exec puma -p $PORT"},
-			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace,
+			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, KillMode: KillGroup,
 			Essential: true, LogPrefix: true,
 		},
 		{
 			Name: "worker", File: "Procfile", Line: 4, Type: Simple,
 			Command: []string{"/bin/sh", "-c", "./worker --queue 'a b'"},
-			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace,
+			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, KillMode: KillGroup,
 			Essential: true, LogPrefix: true,
 		},
 	}

@@ -16,7 +16,7 @@ import (
 var serviceKeys = []string{
 	"type", "command", "depends_on", "user", "group", "groups", "working_dir", "env", "env_file",
 	"ready", "restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit",
-	"restart_window", "stop_signal", "stop_timeout", "essential", "log_prefix",
+	"restart_window", "stop_signal", "stop_timeout", "kill_mode", "essential", "log_prefix",
 }
 
 // service decodes one service's table.
@@ -34,6 +34,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 		RestartWindow:     DefaultRestartWindow,
 		StopSignal:        syscall.SIGTERM,
 		StopTimeout:       cfg.Grace,
+		KillMode:          KillGroup,
 		Essential:         true,
 		LogPrefix:         true,
 	}
@@ -143,6 +144,9 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 				s.StopSignal = sig
 			}
 		}
+	}
+	if v := get("kill_mode"); v != nil {
+		s.KillMode = KillMode(l.oneOf(file, key("kill_mode"), v, string(KillGroup), string(KillMixed)))
 	}
 	if v := get("essential"); v != nil {
 		s.Essential = l.boolean(file, key("essential"), v, true)

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/reaper"
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/sweep"
@@ -108,9 +109,14 @@ func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
 		sv.kill(s, "stopping service in a hurry: killing it")
 		return
 	}
-	sv.signalGroup(s, sig)
-	// A stopped process cannot act on the signal until it runs again.
-	sv.signalGroup(s, syscall.SIGCONT)
+	// A stopped process cannot act on the signal until it runs again: SIGCONT follows.
+	if s.cfg.KillMode == config.KillMixed {
+		sv.signalLeader(s, sig)
+		sv.signalLeader(s, syscall.SIGCONT)
+	} else {
+		sv.signalGroup(s, sig)
+		sv.signalGroup(s, syscall.SIGCONT)
+	}
 	run := s.run
 	s.killAt = time.AfterFunc(max(timeout, 0), func() { sv.events <- killEvent{svc: s, run: run} })
 }
@@ -144,6 +150,13 @@ func (sv *Supervisor) giveUp(s *service) {
 // cannot be sent: a signal that does not arrive is a stop that never ends.
 func (sv *Supervisor) signalGroup(s *service, sig syscall.Signal) {
 	if err := sv.reaper.Signal(s.pid, true, sig); err != nil && !errors.Is(err, reaper.ErrReaped) {
+		sv.log.Warn("cannot signal service", "service", s.name(), "pid", s.pid, "signal", signals.Name(sig), "err", err)
+	}
+}
+
+// signalLeader signals s's own process only (kill_mode = "mixed").
+func (sv *Supervisor) signalLeader(s *service, sig syscall.Signal) {
+	if err := sv.reaper.Signal(s.pid, false, sig); err != nil && !errors.Is(err, reaper.ErrReaped) {
 		sv.log.Warn("cannot signal service", "service", s.name(), "pid", s.pid, "signal", signals.Name(sig), "err", err)
 	}
 }
