@@ -146,3 +146,31 @@ command = ["python3", "-c", 'import os, time; os.setpgid(0, os.getpgid(os.getppi
 		}
 	})
 }
+
+// TestServicesKillModeMixed: with kill_mode = "mixed" only the service's own process gets the stop
+// signal, and stops its worker itself; with the default "group" the worker gets it directly.
+func TestServicesKillModeMixed(t *testing.T) {
+	needRoot(t)
+	for _, mode := range []string{"mixed", "group"} {
+		t.Run(mode, func(t *testing.T) {
+			p, marks := startServices(t, startOpts{mode: asSubreaper}, `
+[services.master]
+kill_mode = "`+mode+`"
+command = ["sh", "-c", '''
+sh -c 'trap "echo worker-got-term >> \"$MARKS\"; exit 0" TERM; trap "echo worker-told >> \"$MARKS\"; exit 0" USR1; echo worker-up >> "$MARKS"; while :; do sleep 0.02; done' &
+worker=$!
+trap 'echo master-got-term >> "$MARKS"; sleep 0.2; kill -USR1 $worker; wait $worker; exit 0' TERM
+while :; do sleep 0.02; done
+''']
+`)
+			waitMark(t, marks, "worker-up")
+			p.signal(syscall.SIGTERM)
+			p.expectExit(0)
+			got := strings.Join(readMarks(t, marks), " ")
+			direct := strings.Contains(got, "worker-got-term")
+			if !strings.Contains(got, "master-got-term") || direct != (mode == "group") {
+				t.Fatalf("kill_mode %s: marks %q", mode, got)
+			}
+		})
+	}
+}
