@@ -121,7 +121,12 @@ type (
 
 // Run runs the services until the container must stop, and returns uno's exit status.
 func Run(opts Options) int {
-	sv := &Supervisor{
+	return newSupervisor(opts).run()
+}
+
+// newSupervisor is a Supervisor ready to run (tests reach its backend before it does).
+func newSupervisor(opts Options) *Supervisor {
+	return &Supervisor{
 		opts:       opts,
 		log:        opts.Log,
 		byName:     map[string]*service{},
@@ -131,7 +136,6 @@ func Run(opts Options) int {
 		control:    make(chan controlRequest),
 		stopSet:    map[*service]bool{},
 	}
-	return sv.run()
 }
 
 func (sv *Supervisor) run() int {
