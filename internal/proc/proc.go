@@ -1,12 +1,16 @@
 // Package proc reads what uno needs to know of other processes from /proc/PID/stat: each one's
-// parent, process group and state. The sweep walks the tree with it and the reaper finds what a
-// group leader left in its group.
+// parent, process group and state. The sweep walks the tree with it, the reaper finds what a
+// group leader left in its group, and the notify socket where a sender comes from. Hold is the
+// one way to act on a process found by its number: hold it first, then check it again.
 package proc
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // Stat is what /proc/PID/stat says of one process.
@@ -23,6 +27,10 @@ func Read(pid int) (Stat, bool) {
 	if err != nil {
 		return Stat{}, false
 	}
+	return parse(pid, b)
+}
+
+func parse(pid int, b []byte) (Stat, bool) {
 	// The command name (field 2) may hold spaces and parentheses: parse after its last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
@@ -38,6 +46,58 @@ func Read(pid int) (Stat, bool) {
 		return Stat{}, false
 	}
 	return Stat{Pid: pid, State: fields[0][0], PPid: ppid, Pgrp: pgrp}, true
+}
+
+// Hold opens pid's /proc directory, a handle on that very process: the kernel takes it as a
+// pidfd (pidfd_send_signal), and it never comes to mean another process, while the number
+// pid may be handed to a stranger as soon as the process is reaped. Whatever was decided about
+// pid from an earlier read (a listing of /proc) is decided again here, by keep, on the stat read
+// through the handle, so of the process held; fd is kept only if keep says so, and the caller
+// closes it. A process gone before the open, or by the read, is not held.
+func Hold(pid int, keep func(Stat) bool) (fd int, ok bool) {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, false
+	}
+	if st, ok := readAt(fd, pid); ok && keep(st) {
+		return fd, true
+	}
+	unix.Close(fd)
+	return -1, false
+}
+
+// readAt reads the stat of the process whose /proc directory dir is.
+func readAt(dir, pid int) (Stat, bool) {
+	fd, err := unix.Openat(dir, "stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return Stat{}, false
+	}
+	f := os.NewFile(uintptr(fd), "stat")
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return Stat{}, false
+	}
+	return parse(pid, b)
+}
+
+// Ancestors lists the parents of the process st describes, nearest first, by /proc's numbers:
+// up to stop or pid 1, included, or to the first that /proc no longer shows. A parent that exits
+// meanwhile hands its children to a subreaper or init, so the walk never loops; the bound is
+// for a /proc that lies.
+func Ancestors(st Stat, stop int) []int {
+	var up []int
+	for hops := 0; hops < 4096 && st.PPid > 0; hops++ {
+		up = append(up, st.PPid)
+		if st.PPid == stop || st.PPid == 1 {
+			break
+		}
+		var ok bool
+		if st, ok = Read(st.PPid); !ok {
+			break
+		}
+	}
+	return up
 }
 
 // All reads every process that /proc lists.

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -124,35 +123,21 @@ func (s *Sweeper) signalAll(self int, sig syscall.Signal) int {
 	return n
 }
 
-// signalIfDescendant signals pid, a /proc number, through its /proc directory, which the kernel
-// takes as a pidfd for that very process, after checking with it held that pid is still below
-// self: between reading /proc and the signal, a process can exit and its number go to a stranger.
-// kill(2) and pidfd_open(2) would read the number in uno's own namespace, where it may be
-// somebody else's.
+// signalIfDescendant signals pid, a /proc number, through its /proc directory, after checking
+// with that held that it is still below self (proc.Hold): between reading /proc and the signal, a
+// process can exit and its number go to a stranger. kill(2) and pidfd_open(2) would read the
+// number in uno's own namespace, where it may be somebody else's.
 func signalIfDescendant(self, pid int, sig syscall.Signal) bool {
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	fd, ok := proc.Hold(pid, func(st proc.Stat) bool { return slices.Contains(proc.Ancestors(st, self), self) })
+	if !ok {
 		return false
 	}
 	defer unix.Close(fd)
-	for p, hops := pid, 0; hops < 4096; hops++ {
-		st, ok := proc.Read(p)
-		if !ok {
-			return false
-		}
-		if st.PPid == self {
-			err := unix.PidfdSendSignal(fd, sig, nil, 0)
-			if errors.Is(err, unix.ENOSYS) && self == os.Getpid() {
-				return unix.Kill(pid, sig) == nil // kernels before 5.1, where the numbers agree
-			}
-			return err == nil
-		}
-		if st.PPid <= 1 {
-			return false
-		}
-		p = st.PPid
+	err := unix.PidfdSendSignal(fd, sig, nil, 0)
+	if errors.Is(err, unix.ENOSYS) && self == os.Getpid() {
+		return unix.Kill(pid, sig) == nil // kernels before 5.1, where the numbers agree
 	}
-	return false
+	return err == nil
 }
 
 // Descendants lists the pids of every process below root, read from /proc.
