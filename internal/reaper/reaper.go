@@ -108,7 +108,8 @@ type GroupExit struct {
 // maxHeld bounds the leftovers held for one group; the final sweep deals with any more.
 const maxHeld = 1024
 
-// Leftovers are processes a group leader left in its group, held through pidfds.
+// Leftovers are processes a group leader left in its group, held through pidfds (their /proc
+// directories, which pidfd_send_signal takes as such).
 type Leftovers struct{ fds []int }
 
 // Kill sends sig to those of them still running, lets them go, and returns how many it reached.
@@ -140,12 +141,20 @@ func (g GroupExit) act(leader int) *Leftovers {
 	if !g.Hold {
 		return nil
 	}
+	return holdMembers(leader, groupMembers(leader))
+}
+
+// holdMembers holds those of pids, members of process group pgid when /proc was listed, that
+// still are, and are alive, once held: a member may have exited since the listing and its
+// number gone to a stranger, whom the SIGKILL at stop_timeout would then reach.
+func holdMembers(pgid int, pids []int) *Leftovers {
 	var held Leftovers
-	for _, pid := range groupMembers(leader) {
+	member := func(st proc.Stat) bool { return st.Pgrp == pgid && st.State != 'Z' }
+	for _, pid := range pids {
 		if len(held.fds) == maxHeld {
 			break
 		}
-		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		if fd, ok := proc.Hold(pid, member); ok {
 			held.fds = append(held.fds, fd)
 		}
 	}
