@@ -126,8 +126,8 @@ func TestNotifier(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v, %v; want 0600", st.Mode(), err)
 	}
-	got := make(chan map[string]string, 1)
-	go n.Messages(func(vars map[string]string) { got <- vars })
+	got := make(chan Message, 1)
+	go n.Messages(func(m Message) { got <- m })
 
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
 	if err != nil {
@@ -138,11 +138,15 @@ func TestNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case vars := <-got:
-		if vars["READY"] != "1" || vars["STATUS"] != "warming up" {
-			t.Errorf("got %v", vars)
+	case m := <-got:
+		if m.Vars["READY"] != "1" || m.Vars["STATUS"] != "warming up" {
+			t.Errorf("got %v", m.Vars)
 		}
-	case <-time.After(5 * time.Second):
+		// The sender is this test: the kernel says so, and /proc places it.
+		if m.Pid != os.Getpid() || m.Pgid != unix.Getpgrp() || len(m.Ancestors) == 0 || m.Ancestors[0] != os.Getppid() {
+			t.Errorf("sender %d, group %d, ancestors %v; want %d, %d, [%d ...]", m.Pid, m.Pgid, m.Ancestors, os.Getpid(), unix.Getpgrp(), os.Getppid())
+		}
+	case <-time.After(20 * time.Second):
 		t.Fatal("no message")
 	}
 }

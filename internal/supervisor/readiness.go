@@ -141,11 +141,24 @@ func (sv *Supervisor) listenNotify(s *service) error {
 		return err
 	}
 	s.notifier = n
-	go n.Messages(func(vars map[string]string) {
-		if vars["READY"] == "1" {
-			// The run is read by the supervisor's goroutine; -1 asks it to use the current one.
-			sv.events <- readyEvent{svc: s, run: -1}
+	go n.Messages(func(m probe.Message) {
+		if m.Vars["READY"] != "1" {
+			return
 		}
+		// The run is read by the supervisor's goroutine; -1 asks it to use the current one, and
+		// fromRun, run there too, to check that the sender is that run's: a leftover of an earlier
+		// run, or any process of the service's uid that finds the socket, must not make it ready.
+		sv.events <- readyEvent{svc: s, run: -1, fromRun: func() bool {
+			if m.From(s.pid) {
+				return true
+			}
+			attrs := []any{"service", s.name(), "sender", m.Pid, "pid", s.pid}
+			if m.Pid > 0 && m.Ancestors == nil {
+				attrs = append(attrs, "note", "only the service's process and its process group count: /proc is not uno's PID namespace's, or the sender was gone")
+			}
+			sv.log.Warn("READY=1 on the notify socket from a process outside the service's run; ignored", attrs...)
+			return false
+		}}
 	})
 	return nil
 }

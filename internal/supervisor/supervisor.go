@@ -98,6 +98,9 @@ type (
 	readyEvent struct {
 		svc *service
 		run int
+		// fromRun, if set, says in the supervisor's goroutine whether the event comes from the
+		// run it is credited to (a notify message's sender).
+		fromRun func() bool
 	}
 	notReadyEvent struct {
 		svc *service
@@ -265,7 +268,7 @@ func (sv *Supervisor) handle(ev any) {
 		if ev.run == -1 {
 			ev.run = ev.svc.run
 		}
-		if ev.run == ev.svc.run && ev.svc.state == Starting {
+		if ev.run == ev.svc.run && ev.svc.state == Starting && (ev.fromRun == nil || ev.fromRun()) {
 			sv.becomeReady(ev.svc)
 		}
 	case notReadyEvent:
