@@ -124,7 +124,7 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	// that takes time: none sent from now on is lost or kills uno, and one that comes before the
 	// program exists waits in sigs until it does (docs/compatibility.md, "Signals at start-up").
 	sigs := make(chan os.Signal, signalQueue)
-	signals.CatchAll(sigs)
+	signals.CatchAll(sigs, !inv.cfg.ResetSignals)
 	// uno moves to / once its programs run, so that it never holds a mount busy (as dumb-init);
 	// whatever is relative is made absolute first.
 	if err := inv.absolutePaths(); err != nil {

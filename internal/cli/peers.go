@@ -78,6 +78,8 @@ func parseTini(args []string, env lookupFunc) (*invocation, error) {
 		return inv, nil
 	}
 	verbosity := 1
+	// tini ignores SIGTTIN and SIGTTOU for itself from its start, terminal or not.
+	cfg.IgnoreTerminalStops = true
 	cfg.NotSubreaperWarning = "not PID 1 and not registered as child subreaper: orphans will not be " +
 		"reaped; use -s or TINI_SUBREAPER, or run as PID 1"
 	// Any value, even empty, turns these on, as in tini.
@@ -213,6 +215,9 @@ func parseDumbInit(args []string, env lookupFunc) (*invocation, error) {
 	// group and exits without waiting; exec failure exits 2.
 	cfg.TermGroupOnExit = true
 	cfg.ExecFailureCode = 2
+	// dumb-init handles signals 1-31 itself and execs its program with an empty mask, so the
+	// program starts clean whatever the caller blocked or ignored.
+	cfg.ResetSignals = true
 	return inv, nil
 }
 

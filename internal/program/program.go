@@ -34,6 +34,12 @@ type Config struct {
 	Rewrites signals.Rewrites
 	// NoJobControl drops SIGTSTP, SIGTTIN and SIGTTOU instead of forwarding them (catatonit).
 	NoJobControl bool
+	// IgnoreTerminalStops makes uno ignore SIGTTIN and SIGTTOU for itself, terminal or not, as
+	// tini does (it neither forwards them nor stops); the program still gets their default.
+	IgnoreTerminalStops bool
+	// ResetSignals starts the program with no signal blocked and every signal uno could catch at
+	// its default action, whatever the caller blocked or ignored (dumb-init).
+	ResetSignals bool
 
 	// Setsid starts the program in a session of its own and forwards to its process group, with
 	// the terminal handed over to it (dumb-init's default mode).
@@ -113,7 +119,7 @@ func Run(cfg Config) int {
 	}
 	discarded := discardTerminalStops(cfg, terminal)
 
-	spec := spawn.Spec{Argv: cfg.Argv}
+	spec := spawn.Spec{Argv: cfg.Argv, EmptyMask: cfg.ResetSignals}
 	if cfg.TermGroupOnExit {
 		// dumb-init's way: what the program leaves in its group is asked to go with it.
 		spec.OnGroupExit = reaper.GroupExit{Signal: cfg.Rewrites.Apply(syscall.SIGTERM)}
@@ -217,7 +223,7 @@ func takeOrphans(cfg Config) (pid1 bool) {
 // The program still starts with their default action, as under tini. It returns what it
 // discarded.
 func discardTerminalStops(cfg Config, terminal bool) []syscall.Signal {
-	if !terminal || cfg.Setsid {
+	if !cfg.IgnoreTerminalStops && (!terminal || cfg.Setsid) {
 		return nil
 	}
 	stops := []syscall.Signal{syscall.SIGTTIN, syscall.SIGTTOU}
@@ -235,7 +241,7 @@ func (cfg Config) signals() <-chan os.Signal {
 		return cfg.Signals
 	}
 	c := make(chan os.Signal, 1024)
-	signals.CatchAll(c)
+	signals.CatchAll(c, !cfg.ResetSignals)
 	return c
 }
 

@@ -37,21 +37,24 @@ var leftAsFound = []syscall.Signal{
 	syscall.SIGHUP, syscall.SIGINT, syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
 }
 
-// CatchAll registers c for every catchable signal except those uno's caller ignored (see
-// leftAsFound), synchronously and the most harmful first, and returns the signals it caught.
+// CatchAll registers c for every catchable signal, synchronously and the most harmful first, and
+// returns the signals it caught. With keepIgnored, those of leftAsFound that uno's caller
+// ignored are left ignored, for uno and its programs; without (dumb-init, which resets every
+// signal for its program), they are caught too, and programs start with their default action.
 // c should be buffered generously: os/signal drops a signal when its channel is full.
 //
 // It costs a few milliseconds of start-up (one hand-off to the runtime's signal thread per
 // signal); that is the price of losing none.
-func CatchAll(c chan<- os.Signal) []syscall.Signal {
+func CatchAll(c chan<- os.Signal, keepIgnored bool) []syscall.Signal {
+	skip := func(sig syscall.Signal) bool { return keepIgnored && InheritedIgnore(sig) }
 	var caught []syscall.Signal
 	for _, sig := range byHarm {
-		if !InheritedIgnore(sig) {
+		if !skip(sig) {
 			caught = append(caught, sig)
 		}
 	}
 	for _, sig := range Catchable() {
-		if !slices.Contains(caught, sig) && !InheritedIgnore(sig) {
+		if !slices.Contains(caught, sig) && !skip(sig) {
 			caught = append(caught, sig)
 		}
 	}

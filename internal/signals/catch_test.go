@@ -53,7 +53,7 @@ func runChild(t *testing.T, part, shellPrefix string) string {
 // caught, and the dispositions a program it starts sees.
 func childCatch() int {
 	c := make(chan os.Signal, 64)
-	caught := CatchAll(c)
+	caught := CatchAll(c, os.Getenv("UNO_RESET") == "")
 	for _, sig := range append(slices.Clone(byHarm), syscall.SIGUSR1, syscall.SIGWINCH, syscall.Signal(50)) {
 		if !slices.Contains(caught, sig) {
 			continue
@@ -84,7 +84,7 @@ func childCatch() int {
 // childDiscard catches every signal, discards TTOU for itself, and prints both its own SigIgn
 // and the one a program it starts has.
 func childDiscard() int {
-	CatchAll(make(chan os.Signal, 64))
+	CatchAll(make(chan os.Signal, 64), true)
 	if err := DiscardForSelf(syscall.SIGTTOU); err != nil {
 		fmt.Println(err)
 		return 1

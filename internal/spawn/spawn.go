@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ type Spec struct {
 	OnGroupExit reaper.GroupExit
 
 	Credential *syscall.Credential
+	// EmptyMask starts the program with no signal blocked; otherwise it gets the caller's mask
+	// (as far as Go keeps it: docs/compatibility.md).
+	EmptyMask bool
 
 	// Stdio are the program's fds 0, 1 and 2; nil passes uno's own.
 	Stdio [3]*os.File
@@ -122,13 +126,13 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 		onGroupExit = spec.OnGroupExit
 	}
 	pid, exited, err = r.StartGroupLeader(onGroupExit, func() (int, error) {
-		return syscall.ForkExec(path, spec.Argv, attr)
+		return forkExec(path, spec.Argv, attr, spec.EmptyMask)
 	})
 	if errors.Is(err, syscall.ENOEXEC) {
 		// A script without "#!": execvp, and so every shell and peer init, runs it with /bin/sh.
 		argv := append([]string{"sh", path}, spec.Argv[1:]...)
 		pid, exited, err = r.StartGroupLeader(onGroupExit, func() (int, error) {
-			return syscall.ForkExec("/bin/sh", argv, attr)
+			return forkExec("/bin/sh", argv, attr, spec.EmptyMask)
 		})
 	}
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM) {
@@ -140,6 +144,22 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 		return 0, nil, execError(spec.Argv[0], err)
 	}
 	return pid, exited, nil
+}
+
+// forkExec is syscall.ForkExec, with an empty signal mask in the child if asked. The child gets
+// the mask of the thread that forks it (the runtime saves it before fork and restores it in the
+// child): so that thread's mask is emptied for the fork, on a thread of its own while it is.
+func forkExec(path string, argv []string, attr *syscall.ProcAttr, emptyMask bool) (int, error) {
+	if emptyMask {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var empty, old unix.Sigset_t
+		if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old); err != nil {
+			return 0, os.NewSyscallError("rt_sigprocmask", err)
+		}
+		defer func() { _ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }()
+	}
+	return syscall.ForkExec(path, argv, attr)
 }
 
 func files(stdio [3]*os.File, inherited []int) []uintptr {

@@ -164,7 +164,7 @@ func (sv *Supervisor) run() int {
 		sv.sigs = sv.opts.Signals
 	} else {
 		// Never stopped: uno exits when this returns, and un-registering costs what registering did.
-		signals.CatchAll(sv.sigs)
+		signals.CatchAll(sv.sigs, true)
 	}
 	if sv.terminal {
 		// Once the main program owns the terminal these are about uno's own writes to it; the

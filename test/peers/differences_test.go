@@ -47,6 +47,10 @@ var allowed = []difference{
 		"the Go runtime installs its handler on every signal but HUP, INT, CONT, TSTP, TTIN and TTOU " +
 			"before uno's code runs, so a caller's ignore on the others (QUIT, USR1, PIPE, RTMIN+6 " +
 			"here) is lost and the program starts with the default action"},
+	{"dumb-init", "caller's ignored signals*", "program SigIgn", "-",
+		"dumb-init resets signals 1-31 for its program, and so does uno, but it keeps an ignore on a " +
+			"real-time signal (RTMIN+6 here); the Go runtime installs its handler on every real-time " +
+			"signal before uno's code runs, so that ignore is lost"},
 	{"catatonit", "*", "program SigBlk", "-",
 		"catatonit blocks TSTP, TTIN and TTOU in its program; uno does not (it drops them when they " +
 			"are sent to it)"},
