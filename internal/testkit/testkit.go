@@ -10,13 +10,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,39 +69,4 @@ func DefaultSignals() {
 			signal.Notify(make(chan os.Signal, 1), sig)
 		}
 	}
-}
-
-// AwaitSignalRegistered waits, a few seconds at most, until uno (pid) has registered sig.
-//
-// uno registers most signals only after it has started its program (signals.Notify keeps the
-// start path short) and drops one sent before that, as documented. On a loaded machine that can
-// outlast the program's own start, so a test that sends a signal as soon as the program is up
-// waits here first. os/signal's registration thread keeps every signal blocked in its own mask
-// until it is registered, so the wait ends when no thread of pid blocks sig (SigBlk in /proc). A
-// signal that uno never registers waits the few seconds out.
-func AwaitSignalRegistered(pid int, sig syscall.Signal) {
-	for end := time.Now().Add(5 * time.Second); blocksSignal(pid, sig) && time.Now().Before(end); {
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// blocksSignal reports whether a thread of pid has sig blocked.
-func blocksSignal(pid int, sig syscall.Signal) bool {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
-	for _, task := range tasks {
-		data, err := os.ReadFile(task)
-		if err != nil {
-			continue
-		}
-		_, rest, ok := strings.Cut(string(data), "\nSigBlk:\t")
-		if !ok {
-			continue
-		}
-		line, _, _ := strings.Cut(rest, "\n")
-		mask, err := strconv.ParseUint(line, 16, 64)
-		if err == nil && mask&(1<<(sig-1)) != 0 {
-			return true
-		}
-	}
-	return false
 }

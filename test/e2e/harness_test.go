@@ -215,12 +215,11 @@ func (p *proc) tryExpect(re *regexp.Regexp) []string {
 	}
 }
 
-// signal sends sig to uno.
-//
-// It first waits until uno has registered sig (see testkit.AwaitSignalRegistered).
+// signal sends sig to uno. It does not wait for anything first: uno catches every signal before
+// it starts a program, so once a test has seen the program (a line, a mark) no signal may be
+// lost (docs/compatibility.md, "Signals at start-up").
 func (p *proc) signal(sig syscall.Signal) {
 	p.t.Helper()
-	testkit.AwaitSignalRegistered(p.cmd.Process.Pid, sig)
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		p.t.Fatalf("signal %v: %v", sig, err)
 	}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/testbin"
 	"github.com/uno-init/uno/internal/testkit"
 )
@@ -230,29 +229,9 @@ func (c *container) ctl(args ...string) (string, error) {
 
 func (c *container) kill(sig string) {
 	c.t.Helper()
-	if parsed, err := signals.Parse(sig); err == nil {
-		if pid := c.pid(); pid > 0 {
-			testkit.AwaitSignalRegistered(pid, parsed)
-		}
-	}
 	if out, err := c.ctl("kill", c.id, sig); err != nil {
 		c.t.Fatalf("%s kill %s: %v\n%s", c.runtime, sig, err, out)
 	}
-}
-
-// pid is the container's PID 1 as the host sees it (0 if the runtime does not say).
-func (c *container) pid() int {
-	out, err := c.ctl("state", c.id)
-	if err != nil {
-		return 0
-	}
-	var state struct {
-		Pid int `json:"pid"`
-	}
-	if json.Unmarshal([]byte(out), &state) != nil {
-		return 0
-	}
-	return state.Pid
 }
 
 func (c *container) exec(args ...string) string {
