@@ -24,7 +24,7 @@ FUZZ_EXECS   ?= 100000
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
 
-.PHONY: all build test test-deps vet vulncheck fuzz race e2e-engines demo bench bench-deps clean
+.PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines demo bench bench-deps clean
 
 all: build
 
@@ -94,6 +94,15 @@ fuzz:
 		echo "fuzz $$pkg $$target for $${execs:-$(FUZZ_EXECS)} inputs"; \
 		out=$$($(GO) test ./internal/$$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $${execs:-$(FUZZ_EXECS)}x 2>&1) || { echo "$$out"; exit 1; }; \
 	done
+
+# The supervisor's randomized model-based test (internal/supervisor/model_test.go) for as long as
+# asked: `make soak SOAK=30m`. `make test` runs it briefly. A failure prints its seed (UNO_SEED=N
+# replays it) and the shrunk sequence as a Go literal for the test's regression table. No go test
+# timeout: each sequence bounds its own waits.
+SOAK ?= 10m
+
+soak:
+	UNO_SOAK=$(SOAK) $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./internal/supervisor
 
 bench-deps:
 	@missing=""; for p in $(BENCH_PACKAGES); do \
