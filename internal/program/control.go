@@ -107,58 +107,7 @@ func newSingle(argv []string, r *reaper.Reaper) *single {
 }
 func (p *single) String() string { return p.name }
 
-// socketDelay is how long after the program's start the control socket is opened.
+// socketDelay is how long after the program's start the control socket is opened: a program
+// that is gone by then (a health check, a one-off command) never needed a socket, and one that
+// runs longer is not probed that early. uno ctl wait-ready waits for the socket to appear.
 const socketDelay = 20 * time.Millisecond
-
-// serveControl starts the control socket and the probe endpoint cfg asks for, off uno's start
-// path (the program is already running), and returns what stops them.
-func serveControl(cfg Config, b control.Backend) (stop func()) {
-	if cfg.Socket == "" && cfg.HTTPAddr == "" {
-		return func() {}
-	}
-	log := cfg.Log
-	var mu sync.Mutex
-	var closers []func()
-	done := make(chan struct{})
-	stopping := make(chan struct{})
-	go func() {
-		defer close(done)
-		// Not on the start path: a program that is gone within socketDelay (a health check, a
-		// one-off command) never needed a socket, and one that runs longer is not probed that
-		// early. uno ctl wait-ready waits for the socket to appear.
-		select {
-		case <-stopping:
-			return
-		case <-time.After(socketDelay):
-		}
-		if cfg.Socket != "" {
-			srv, err := control.Listen(cfg.Socket, cfg.SocketGroup, b, log)
-			if err != nil {
-				control.LogListenError(log, cfg.Socket, err)
-			} else {
-				mu.Lock()
-				closers = append(closers, srv.Close)
-				mu.Unlock()
-			}
-		}
-		if cfg.HTTPAddr != "" {
-			h, err := control.ListenHTTP(cfg.HTTPAddr, b, log)
-			if err != nil {
-				log.Error("probe endpoint not available", "addr", cfg.HTTPAddr, "err", err)
-			} else {
-				mu.Lock()
-				closers = append(closers, h.Close)
-				mu.Unlock()
-			}
-		}
-	}()
-	return func() {
-		close(stopping)
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range closers {
-			c()
-		}
-	}
-}

@@ -7,7 +7,6 @@
 package program
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/uno-init/uno/internal/boot"
 	"github.com/uno-init/uno/internal/reaper"
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/spawn"
@@ -96,17 +96,10 @@ func Run(cfg Config) int {
 			log.Warn("cannot set parent-death signal", "signal", signals.Name(cfg.Pdeathsig), "err", err)
 		}
 	}
-	pid1 := takeOrphans(cfg)
-
 	// SIGCHLD is registered by the reaper before the program starts, and every other signal was
 	// caught by the caller before uno did anything else (Config.Signals).
-	r := reaper.New(func(e reaper.Exit) {
-		level := slog.LevelDebug
-		if cfg.LogOrphans {
-			level = slog.LevelWarn
-		}
-		log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", e.String())
-	})
+	in := boot.Start(cfg.bootOptions())
+	r, pid1 := in.Reaper, in.PID1
 	sigs := cfg.signals()
 	terminal := spawn.ForegroundTerminal()
 	// In setsid mode uno hands its terminal over to the program's new session. The kernel answers
@@ -156,7 +149,8 @@ func Run(cfg Config) int {
 	}
 	status := newSingle(cfg.Argv, r)
 	status.started(pid)
-	stopControl := serveControl(cfg, status)
+	stopControl := boot.Control{Socket: cfg.Socket, SocketGroup: cfg.SocketGroup, HTTPAddr: cfg.HTTPAddr,
+		Delay: socketDelay, Log: log}.Serve(status)
 
 	toGroup := cfg.Pgroup || cfg.Setsid
 	var exit reaper.Exit
@@ -197,24 +191,10 @@ func Run(cfg Config) int {
 	return code
 }
 
-// takeOrphans makes sure orphans come to uno: as PID 1 they do anyway, otherwise uno registers
-// as child subreaper if cfg asks for it. It reports whether uno is PID 1.
-func takeOrphans(cfg Config) (pid1 bool) {
-	log := cfg.Log
-	if os.Getpid() != 1 && !cfg.Subreaper {
-		if cfg.NotSubreaperWarning != "" {
-			log.Warn(cfg.NotSubreaperWarning)
-		}
-		return false
-	}
-	pid1, err := reaper.TakeOrphans()
-	switch {
-	case err != nil:
-		log.Warn(err.Error())
-	case !pid1:
-		log.Debug("not PID 1: registered as child subreaper", "pid", os.Getpid())
-	}
-	return pid1
+// bootOptions is how this run takes orphans.
+func (cfg Config) bootOptions() boot.Options {
+	return boot.Options{Subreaper: cfg.Subreaper, NotSubreaperWarning: cfg.NotSubreaperWarning,
+		LogOrphans: cfg.LogOrphans, Log: cfg.Log}
 }
 
 // discardTerminalStops makes uno discard SIGTTIN and SIGTTOU for itself when its program gets
@@ -293,8 +273,7 @@ func forward(cfg Config, log *slog.Logger, r *reaper.Reaper, pid int, toGroup bo
 // then exits 0 (catatonit -P, a pod's pause container).
 func Pause(cfg Config, stopOn ...syscall.Signal) int {
 	log := cfg.Log
-	takeOrphans(cfg)
-	reaper.New(func(e reaper.Exit) { log.Debug("reaped orphan", "pid", e.Pid, "status", e.String()) })
+	boot.Start(cfg.bootOptions())
 	// Every catchable signal is caught, or its default action would kill uno; those that do not
 	// end the pause have nobody to go to.
 	sigs := cfg.signals()

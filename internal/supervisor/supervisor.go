@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/uno-init/uno/internal/boot"
 	"github.com/uno-init/uno/internal/config"
-	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/reaper"
 	"github.com/uno-init/uno/internal/signals"
@@ -143,18 +143,19 @@ func newSupervisor(opts Options) *Supervisor {
 
 func (sv *Supervisor) run() int {
 	log := sv.log
-	pid1, err := reaper.TakeOrphans()
-	if err != nil {
-		log.Warn(err.Error())
-	}
-	sv.pid1 = pid1
 	// SIGCHLD (the reaper's) and every other signal are caught before the first service starts:
 	// an uncaught one would kill uno, or be lost.
-	sv.reaper = sv.opts.Reaper
-	if sv.reaper == nil {
-		sv.reaper = reaper.New(func(e reaper.Exit) {
-			log.Debug("reaped orphan", "pid", e.Pid, "status", e.String())
-		})
+	if sv.opts.Reaper != nil {
+		// In-process tests: a process has one reaper, shared by every Run.
+		sv.reaper = sv.opts.Reaper
+		pid1, err := reaper.TakeOrphans()
+		if err != nil {
+			log.Warn(err.Error())
+		}
+		sv.pid1 = pid1
+	} else {
+		in := boot.Start(boot.Options{Subreaper: true, Log: log})
+		sv.reaper, sv.pid1 = in.Reaper, in.PID1
 	}
 	sv.terminal = spawn.ForegroundTerminal()
 	// Services see only 0, 1 and 2 (and their notify socket); what uno inherited goes to the
@@ -200,24 +201,11 @@ func (sv *Supervisor) run() int {
 	defer sv.removeNotifyDir()
 
 	sv.publish()
-	if path := sv.opts.Socket; path != "" {
-		srv, err := control.Listen(path, sv.opts.SocketGroup, backend{sv}, log)
-		if err != nil {
-			control.LogListenError(log, path, err)
-		} else {
-			defer srv.Close()
-			log.Debug("control socket listening", "path", path)
-		}
-	}
-	if addr := sv.opts.HTTPAddr; addr != "" {
-		h, err := control.ListenHTTP(addr, backend{sv}, log)
-		if err != nil {
-			log.Error("probe endpoint not available", "addr", addr, "err", err)
-		} else {
-			defer h.Close()
-			log.Info("probe endpoint listening", "addr", h.Addr)
-		}
-	}
+	// Before any service starts, with every signal already caught: a script may wait for uno
+	// ctl to answer and then signal.
+	stopControl := boot.Control{Socket: sv.opts.Socket, SocketGroup: sv.opts.SocketGroup,
+		HTTPAddr: sv.opts.HTTPAddr, Log: log}.Serve(backend{sv})
+	defer stopControl()
 	log.Info("starting services", "count", len(sv.services), "config", cfg.File)
 	sv.startWaiting()
 	for {
