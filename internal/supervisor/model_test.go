@@ -83,7 +83,49 @@ var modelRegressions = []struct {
 	Name string
 	Skip string
 	Seq  mSeq
-}{}
+}{
+	{
+		Name: "a service removed and added again while it stops is forgotten when it stops",
+		// applyReload gives the old record the new definition but leaves it removed: when its
+		// stop ends afterStop forgets it, and the next startWaiting finds no service for f's
+		// dependency (nil pointer: uno, PID 1, panics).
+		Skip: "bug: reload re-adding a service still stopping from its removal keeps it removed; it is forgotten, and a dependent's start panics",
+		Seq: mSeq{Grace: 1000, Set: []mSvc{
+			{Name: "a", Restart: "always"},
+			{Name: "e", TrapTerm: true, StopTimeout: 300},
+		}, Steps: []mStep{
+			{Op: "reload", Set: []mSvc{
+				{Name: "a", Restart: "always"},
+			}},
+			{Op: "reload", Set: []mSvc{
+				{Name: "a", Restart: "always"},
+				{Name: "e", TrapTerm: true, StopTimeout: 300},
+				{Name: "f", Deps: []mDep{{Name: "e"}}},
+			}},
+			{Op: "wait", Ms: 600},
+			{Op: "exit", Svc: "a", Code: 1},
+			{Op: "wait", Ms: 200},
+		}},
+	},
+	{
+		Name: "a service added again while it stops, now depending on another, is not waited for",
+		// The same: relink leaves a removed service out of dependents, so b is stopped while e,
+		// which depends on it in the configuration in effect, still runs.
+		Skip: "bug: reload re-adding a service still stopping from its removal keeps it removed; the stop order ignores it",
+		Seq: mSeq{Grace: 1500, Set: []mSvc{
+			{Name: "e", TrapTerm: true, StopTimeout: 600},
+		}, Steps: []mStep{
+			{Op: "await", Svc: "e"}, // e now ignores SIGTERM: it stops for 600 ms
+			{Op: "reload", Set: []mSvc{
+				{Name: "b"},
+			}},
+			{Op: "reload", Set: []mSvc{
+				{Name: "b"},
+				{Name: "e", Deps: []mDep{{Name: "b"}}, TrapTerm: true, StopTimeout: 600},
+			}},
+		}},
+	},
+}
 
 // mSeq is one test: a grace, the services it starts with, and the events.
 type mSeq struct {
@@ -120,6 +162,7 @@ type mDep struct{ Name, Cond string }
 //	exit    Svc's current run exits with Code
 //	die     Svc's current run kills itself with Sig (KILL, TERM, INT, HUP, USR1)
 //	ready   Svc's current run, if starting, passes its readiness check
+//	await   Svc's current run is up: past its trap, reading its FIFO
 //	wait    Ms milliseconds pass
 //	ctl     uno ctl Cmd (start, stop, restart, signal with Sig) Names, NoWait
 //	reload  the configuration becomes Set (Bad: does not load); through SIGHUP if Hup, else
@@ -339,8 +382,10 @@ func genSeq(r *rand.Rand) mSeq {
 			st = mStep{Op: "exit", Svc: target(), Code: pick(g, []int{0, 0, 0, 1, 2, 3, 42})}
 		case k < 28:
 			st = mStep{Op: "die", Svc: target(), Sig: g.pick([]string{"KILL", "TERM", "INT", "HUP", "USR1"})}
-		case k < 46:
+		case k < 44:
 			st = mStep{Op: "ready", Svc: target()}
+		case k < 46:
+			st = mStep{Op: "await", Svc: target()}
 		case k < 56:
 			st = mStep{Op: "wait", Ms: 10 + r.IntN(600)}
 		case k < 75:
@@ -796,6 +841,8 @@ func (m *modelRun) step(st mStep) {
 		m.tell(st.Svc, "die "+strings.TrimPrefix(signals.Name(sig), "SIG"), "killed by "+signals.Name(sig))
 	case "ready":
 		m.ready(st.Svc)
+	case "await":
+		m.tell(st.Svc, "", "")
 	case "wait":
 		select {
 		case <-time.After(time.Duration(st.Ms) * time.Millisecond):
@@ -844,19 +891,31 @@ func (m *modelRun) tell(name, cmd, want string) {
 	for {
 		st := m.status(name)
 		if st == nil || st.Pid == 0 || !activeState(st.State) || m.isDone() {
+			if cmd == "" && st != nil && st.State == string(Waiting) && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond) // await a run about to start
+				continue
+			}
 			return // no run to tell: nothing happens
 		}
 		pid := st.Pid
 		f, err := os.OpenFile(filepath.Join(m.dir, name+"."+strconv.Itoa(pid)), os.O_WRONLY|syscall.O_NONBLOCK, 0)
 		if err == nil {
 			m.mu.Lock()
-			m.commanded[pid] = want
 			m.armed[pid] = true
+			if cmd == "" {
+				m.mu.Unlock()
+				f.Close() // the run reads nothing and goes on
+				return
+			}
+			m.commanded[pid] = want
 			m.mu.Unlock()
 			_, err = f.WriteString(cmd + "\n")
 			f.Close()
 			if err != nil {
-				m.problem("model", "writing to run %d of %s: %v", pid, name, err)
+				// The run died between the open and the write (a signal): nothing was told.
+				m.mu.Lock()
+				delete(m.commanded, pid)
+				m.mu.Unlock()
 				return
 			}
 			if !m.waitLog(m.startedAt(pid), bound, func(r mRecord) bool { return isRunEnd(r, pid) }) {
