@@ -2,6 +2,7 @@ package logmux
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 )
 
@@ -20,7 +21,23 @@ type history struct {
 	first int // index in spans of the oldest line
 	count int
 
-	subscribers map[chan []byte]struct{}
+	subscribers map[chan []byte]*subscriber
+	// gone: the service was forgotten (Forget); what its last run still writes is not kept.
+	gone bool
+}
+
+// subscriber is one follower's queue: its channel, and the sizes of the lines in it, so that it
+// is bounded in bytes (subscriberBytes) as well as in lines (the channel's capacity): a follower
+// that stops reading would otherwise hold 1024 pieces of up to 64 KiB each.
+type subscriber struct {
+	ch chan []byte
+	// sizes are those of the lines sent, oldest first; those the follower has not taken yet are
+	// the last len(ch), and queued is their sum.
+	sizes  []int
+	queued int
+	// dropped counts the lines dropped since the last one sent; a line saying so goes first
+	// once there is room.
+	dropped int
 }
 
 type span struct{ off, n int }
@@ -48,6 +65,9 @@ func (h *history) add(line []byte) {
 }
 
 func (h *history) addLocked(line []byte) {
+	if h.gone {
+		return
+	}
 	if len(h.subscribers) > 0 {
 		h.publish(line)
 	}
@@ -79,12 +99,42 @@ func (h *history) addLocked(line []byte) {
 }
 
 func (h *history) publish(line []byte) {
-	for ch := range h.subscribers {
-		// Senders hold h.mu, so room now is still room at the send.
-		if len(ch) < cap(ch) {
-			ch <- bytes.Clone(line)
-		}
+	for _, sub := range h.subscribers {
+		sub.offer(line)
 	}
+}
+
+// offer queues line for the follower if it fits, and otherwise drops it: the readers never
+// wait for a follower. The caller holds h.mu, the only sender's lock, so room now is still room
+// at the send; the follower only ever makes more.
+func (s *subscriber) offer(line []byte) {
+	for len(s.sizes) > len(s.ch) {
+		s.queued -= s.sizes[0]
+		s.sizes = s.sizes[1:]
+	}
+	var mark []byte
+	if s.dropped > 0 {
+		mark = fmt.Appendf(nil, "uno: %d lines dropped here: this follower fell behind", s.dropped)
+	}
+	slots, size := 1, len(line)
+	if mark != nil {
+		slots, size = 2, size+len(mark)
+	}
+	if cap(s.ch)-len(s.ch) < slots || s.queued+size > subscriberBytes {
+		s.dropped++
+		return
+	}
+	if mark != nil {
+		s.send(mark)
+		s.dropped = 0
+	}
+	s.send(bytes.Clone(line))
+}
+
+func (s *subscriber) send(line []byte) {
+	s.ch <- line
+	s.sizes = append(s.sizes, len(line))
+	s.queued += len(line)
 }
 
 func (h *history) dropOldest() {
@@ -160,19 +210,35 @@ func (h *history) tail(n int) [][]byte {
 func (h *history) subscribe() (<-chan []byte, func()) {
 	ch := make(chan []byte, subscriberBuffer)
 	h.mu.Lock()
-	if h.subscribers == nil {
-		h.subscribers = make(map[chan []byte]struct{})
+	if h.gone {
+		close(ch)
+	} else {
+		if h.subscribers == nil {
+			h.subscribers = make(map[chan []byte]*subscriber)
+		}
+		h.subscribers[ch] = &subscriber{ch: ch}
 	}
-	h.subscribers[ch] = struct{}{}
 	h.mu.Unlock()
-	var once sync.Once
 	cancel := func() {
-		once.Do(func() {
-			h.mu.Lock()
-			defer h.mu.Unlock()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.subscribers[ch]; ok {
 			delete(h.subscribers, ch)
 			close(ch)
-		})
+		}
 	}
 	return ch, cancel
+}
+
+// forget frees the lines kept and ends every subscription: their channels close.
+func (h *history) forget() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.gone = true
+	for ch := range h.subscribers {
+		close(ch)
+	}
+	h.subscribers = nil
+	h.data, h.spans = nil, nil
+	h.head, h.used, h.first, h.count = 0, 0, 0, 0
 }

@@ -2,10 +2,10 @@
 // the service name.
 //
 // It owns the pipes that services write to, the goroutines that read them, one lock per
-// destination and a bounded history of recent lines per service (Tail, Subscribe). A line is
-// written with one Write call under the destination's lock, so services never cut into each
-// other's lines. A line too long, too slow or redrawn with "\r" is cut into marked pieces, each
-// written the same way (copier.go), so that no service holds a destination for long.
+// destination and a bounded history of recent lines per service (Tail, Subscribe, Forget). A
+// line is written with one Write call under the destination's lock, so services never cut into
+// each other's lines. A line too long, too slow or redrawn with "\r" is cut into marked pieces,
+// each written the same way (copier.go), so that no service holds a destination for long.
 //
 // It must never block uno's signal handling or child reaping: nothing in uno's main loop waits on a
 // destination. Only the reader goroutines block when a destination is slow, so the slowness reaches
@@ -43,9 +43,10 @@ const (
 	defaultTailLines = 1000
 	defaultTailBytes = 1 << 20
 
-	// subscriberBuffer is how many lines a subscriber may fall behind before lines are dropped
-	// for it.
+	// subscriberBuffer and subscriberBytes are how far a subscriber may fall behind, in lines
+	// and in bytes, before lines are dropped for it.
 	subscriberBuffer = 1024
+	subscriberBytes  = 1 << 20
 
 	// holdPartial is how long the start of a line may wait for its end before it is handed on as
 	// a piece: long enough that a program writing a line in several writes is rarely cut, short
@@ -286,10 +287,25 @@ func (m *Mux) Tail(name string, n int) [][]byte {
 }
 
 // Subscribe delivers each new line of a service, as Tail returns them, from now on and across the
-// service's restarts, until cancel is called; cancel closes the channel. Lines are dropped for a
-// subscriber that falls more than 1024 lines behind: the readers never wait for subscribers.
+// service's restarts, until cancel is called or the service is forgotten; either closes the
+// channel. Lines are dropped for a subscriber that falls more than 1024 lines or 1 MiB behind
+// (the readers never wait for subscribers), and a line "uno: N lines dropped here: this follower
+// fell behind" takes their place once it catches up.
 func (m *Mux) Subscribe(name string) (<-chan []byte, func()) {
 	return m.history(name).subscribe()
+}
+
+// Forget frees a service's history and ends its subscriptions, for a service that is gone (a
+// reload removed it). A service of that name added later starts with an empty history; what the
+// forgotten one's last run still writes is not kept.
+func (m *Mux) Forget(name string) {
+	m.mu.Lock()
+	h := m.histories[name]
+	delete(m.histories, name)
+	m.mu.Unlock()
+	if h != nil {
+		h.forget()
+	}
 }
 
 func (m *Mux) history(name string) *history {

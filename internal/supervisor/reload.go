@@ -212,4 +212,6 @@ func (sv *Supervisor) forget(s *service) {
 		s.notifier.Close()
 		s.notifier = nil
 	}
+	// Its ring of output would otherwise stay for as long as uno runs; its followers end.
+	sv.mux.Forget(s.name())
 }
