@@ -133,6 +133,9 @@ var modelRegressions = []struct {
 // mSeq is one test: a grace, the services it starts with, and the events.
 type mSeq struct {
 	Grace int // ms
+	// Main runs a main program (uno -c FILE -- sh -c ...) as the service "main", which is told
+	// what to do like the others.
+	Main  bool
 	Set   []mSvc
 	Steps []mStep
 }
@@ -361,7 +364,7 @@ func (g mGen) mutate(set []mSvc) []mSvc {
 // genSeq makes a random sequence.
 func genSeq(r *rand.Rand) mSeq {
 	g := mGen{r}
-	q := mSeq{Grace: 300 + r.IntN(1700)}
+	q := mSeq{Grace: 300 + r.IntN(1700), Main: r.IntN(4) == 0}
 	names := slices.Clone(modelNames)
 	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 	names = names[:2+r.IntN(4)]
@@ -372,8 +375,11 @@ func genSeq(r *rand.Rand) mSeq {
 	set := q.Set
 	var prev []mSvc
 	target := func() string {
-		if g.chance(1, 30) {
+		switch {
+		case g.chance(1, 30):
 			return "zz" // unknown
+		case q.Main && g.chance(1, 6):
+			return config.MainName
 		}
 		return g.pick(setNames(set))
 	}
@@ -510,7 +516,12 @@ func (q mSeq) load(dir string, set []mSvc, n int) (*config.Config, error) {
 	if err := os.WriteFile(path, []byte(q.toml(dir, set)), 0o644); err != nil {
 		return nil, err
 	}
-	return config.Load(path, os.Environ())
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil || !q.Main {
+		return cfg, err
+	}
+	argv := []string{"sh", "-c", fmt.Sprintf(modelScript, ""), "svc", dir, config.MainName}
+	return cfg, cfg.AddMain(argv, os.Environ())
 }
 
 // ---- the log ----
@@ -1011,6 +1022,14 @@ func (m *modelRun) reloadStep(st mStep) {
 		m.cfgs = append(m.cfgs, cfg)
 		m.sets = append(m.sets, st.Set)
 	}
+	if st.Hup && m.seq.Main {
+		// With a main program SIGHUP is the program's, not a reload.
+		m.mu.Lock()
+		m.signalled[config.MainName] = true
+		m.mu.Unlock()
+		m.signal(syscall.SIGHUP)
+		return
+	}
 	m.mu.Lock()
 	m.pending = &mReload{id: id, cfg: cfg, dry: st.DryRun, bad: st.Bad}
 	m.mu.Unlock()
@@ -1184,6 +1203,7 @@ func (m *modelRun) checkLog(recs []mRecord) {
 	lastNotReady := map[string]int{}
 	trapOf := map[string]bool{} // pid -> its run ignores SIGTERM
 	cause, want := "", 0
+	mainRan := false
 	// dependsOn reports whether y depends on x in cur, directly or not.
 	var dependsOn func(y, x string, seen map[string]bool) bool
 	dependsOn = func(y, x string, seen map[string]bool) bool {
@@ -1218,7 +1238,7 @@ func (m *modelRun) checkLog(recs []mRecord) {
 		case r.Msg == "service state":
 			from, ev, to := r.Attrs["from"], r.Attrs["event"], r.Attrs["to"]
 			if got := get(name); got != from {
-				m.problem("model", "%s: %s was %s, the log says from %s", where, name, got, from)
+				m.problem("state", "%s: %s was %s, its next change is from %s: the supervisor lost track of it", where, name, got, from)
 			}
 			if ev == string(EvStarted) {
 				notReady[name] = false
@@ -1256,6 +1276,9 @@ func (m *modelRun) checkLog(recs []mRecord) {
 			}
 		case r.Msg == "service exited" || r.Msg == "service stopped":
 			pid, _ := strconv.Atoi(r.Attrs["pid"])
+			if name == config.MainName {
+				mainRan = true
+			}
 			status := r.Attrs["status"]
 			lastCode[name] = statusCode(status)
 			if notReady[name] {
@@ -1278,6 +1301,9 @@ func (m *modelRun) checkLog(recs []mRecord) {
 			allowed := []string{"killed by SIGKILL", told}
 			if !trapOf[r.Attrs["pid"]] || !armed {
 				allowed = append(allowed, "killed by SIGTERM")
+			}
+			if name == config.MainName {
+				allowed = append(allowed, "killed by SIGINT") // the signal uno got
 			}
 			if !slices.Contains(allowed, status) {
 				m.problem("unexpected exit", "%s: run %d of %s, being stopped, ended with %s (allowed: %q)", where, pid, name, status, allowed)
@@ -1304,6 +1330,10 @@ func (m *modelRun) checkLog(recs []mRecord) {
 		case r.Msg == "every service has ended" && cause == "":
 			cause, want = "every service ended", 0
 		}
+	}
+	if strings.HasPrefix(cause, "signal") && mainRan {
+		// The main program says how a stop by signal went.
+		want = lastCode[config.MainName]
 	}
 	switch {
 	case m.code == -1:
