@@ -111,6 +111,11 @@ func sigIgnOf(status string) string {
 	mask, _ := strconv.ParseUint(line, 16, 64)
 	var names []string
 	for n := 1; n <= 64; n++ {
+		if n >= 32 && n <= 34 {
+			// libc's and the Go runtime's own: uno never touches them, so they are whatever the
+			// test was started with (some CI shells ignore 32).
+			continue
+		}
 		if mask&(1<<(n-1)) != 0 {
 			names = append(names, Name(syscall.Signal(n)))
 		}

@@ -145,6 +145,11 @@ func sigset(hex string) string {
 	}
 	var names []string
 	for sig := 1; sig <= 64; sig++ {
+		if sig == 32 || sig == 33 {
+			// glibc's own (thread cancellation, setxid): no init touches them, so their state is
+			// whatever started the test (some CI shells ignore 32), the same for uno and the peer.
+			continue
+		}
 		if v&(1<<(sig-1)) != 0 {
 			names = append(names, sigName(syscall.Signal(sig)))
 		}
