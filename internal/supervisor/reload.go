@@ -76,6 +76,10 @@ func (sv *Supervisor) planReload(cfg *config.Config) (*reloadPlan, error) {
 		switch s := sv.byName[c.Name]; {
 		case s == nil:
 			p.added = append(p.added, c.Name)
+		case s.removed:
+			// Removed by an earlier reload and still stopping: it comes back, with this
+			// definition, once that stop ends.
+			p.added = append(p.added, c.Name)
 		case !sameDefinition(s.cfg, c):
 			p.changed = append(p.changed, c.Name)
 			changed = append(changed, s)
@@ -116,6 +120,10 @@ func (sv *Supervisor) applyReload(p *reloadPlan) {
 			s = &service{cfg: c, state: Waiting, delay: c.RestartDelay}
 			sv.services = append(sv.services, s)
 			sv.byName[c.Name] = s
+		case s.removed:
+			s.cfg = c
+			s.removed = false
+			s.restartPending = true
 		default:
 			s.cfg = c
 		}

@@ -29,6 +29,13 @@ func (sv *Supervisor) startWaiting() {
 		ready := true
 		for _, d := range s.cfg.DependsOn {
 			dep := sv.byName[d.Name]
+			if dep == nil || dep.removed {
+				// A reload's plan never leaves one dangling; if it ever did, s waits rather
+				// than take PID 1 down.
+				sv.log.Error("bug: service waits for a service uno does not run", "service", s.name(), "dependency", d.Name)
+				ready = false
+				break
+			}
 			if dep.satisfies(d.Condition) {
 				continue
 			}
