@@ -441,3 +441,105 @@ func fdOf(t *testing.T, c *net.UnixConn) int {
 	_ = raw.Control(func(f uintptr) { fd = int(f) })
 	return fd
 }
+
+// TestBreakReloadEnvFileFIFO (finding 5): a configuration whose env_file (or a services.d file,
+// or the file itself) is a FIFO, a device or any file without an end. Loading reads it with
+// os.ReadFile, without a bound and on the supervisor's own goroutine during a reload: a FIFO
+// nobody writes blocks that goroutine for ever, so uno no longer acts on SIGTERM (or anything
+// else) and the engine has to SIGKILL it; /dev/zero grows uno's memory until the OOM killer
+// comes (250 MB in 3 s for `uno check`). A reload of a bad file must change nothing, promptly.
+func TestBreakReloadEnvFileFIFO(t *testing.T) {
+	skipFinding(t, "finding 5: a reload reading an env_file that is a FIFO blocks the supervisor: uno ignores SIGTERM for ever")
+	needRoot(t)
+	conf := `
+[uno]
+grace = "1s"
+
+[services.app]
+command = ["sh", "-c", 'echo app-up >> "$MARKS"; exec sleep 1000']
+`
+	p, marks, socket, cfgPath := startControlled(t, conf)
+	waitMark(t, marks, "app-up")
+	fifo := filepath.Join(filepath.Dir(cfgPath), "app.env")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Whatever happens, the FIFO gets a writer at the end, so that nothing stays blocked on it.
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(conf, "exec sleep 1000']", "exec sleep 1000']\nenv_file = \"app.env\"", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload := exec.Command(testbin.Uno(t), "ctl", "--socket", socket, "reload")
+	if err := reload.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := make(chan struct{})
+	go func() { _ = reload.Wait(); close(reloaded) }()
+	t.Cleanup(func() { _ = reload.Process.Kill(); <-reloaded })
+	// Wait until the reload is answered, or a thread of uno sits in open(2) on the FIFO.
+	unoPid := p.cmd.Process.Pid
+	poll(t, "the reload to be answered or to block in open", func() bool {
+		select {
+		case <-reloaded:
+			return true
+		default:
+		}
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", unoPid))
+		for _, task := range tasks {
+			data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/syscall", unoPid, task.Name()))
+			if strings.HasPrefix(string(data), strconv.Itoa(unix.SYS_OPENAT)+" ") {
+				return true
+			}
+		}
+		return false
+	})
+	start := time.Now()
+	p.signal(syscall.SIGTERM)
+	awaitExitWithin(t, p.exited, start, 1500*time.Millisecond, p.stderr.String)
+}
+
+// TestBreakReloadAddsFirstNotifyService (finding 6): the notify sockets' private directory is
+// made at start only when some service uses `ready = { notify = true }`. A reload that adds the
+// first such service gets a socket path relative to nothing: NOTIFY_SOCKET=NAME.sock, made in
+// uno's own directory (/ once it runs) and looked up by the service in its working_dir. The
+// service cannot report ready, fails, and being essential (the default) takes the whole
+// container down, all because of a reload that was accepted.
+func TestBreakReloadAddsFirstNotifyService(t *testing.T) {
+	skipFinding(t, "finding 6: a reload adding the first notify service gives it a relative NOTIFY_SOCKET; it fails and stops the container")
+	needRoot(t)
+	conf := `
+[services.app]
+command = ["sh", "-c", 'echo app-up >> "$MARKS"; exec sleep 1000']
+`
+	p, marks, socket, cfgPath := startControlled(t, conf)
+	waitMark(t, marks, "app-up")
+	added := conf + `
+[services.n]
+command = ["sh", "-c", 'echo "notify-socket $$NOTIFY_SOCKET" >> "$MARKS"; exec @TESTPROG@ notify "$MARKS"']
+ready = { notify = true, timeout = "20s" }
+`
+	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(added, "@TESTPROG@", testbin.TestProg(t))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCtl(t, socket, "reload"); r.code != 0 {
+		t.Fatalf("reload: %+v", r)
+	}
+	poll(t, "n to be ready", func() bool {
+		select {
+		case <-p.exited:
+			t.Fatalf("uno exited after the reload added n\nmarks: %q\nstderr: %s", readMarks(t, marks), p.stderr.String())
+		default:
+		}
+		st, ok := statusOf(t, socket)["n"]
+		if ok && (st.State == "failed" || st.State == "backoff") {
+			t.Fatalf("n is %s after the reload\nmarks: %q\nstderr: %s", st.State, readMarks(t, marks), p.stderr.String())
+		}
+		return ok && st.State == "running"
+	})
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
