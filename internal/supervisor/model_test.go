@@ -89,9 +89,9 @@ var modelRegressions = []struct {
 }{
 	{
 		Name: "a service removed and added again while it stops is forgotten when it stops",
-		// applyReload gives the old record the new definition but leaves it removed: when its
-		// stop ends afterStop forgets it, and the next startWaiting finds no service for f's
-		// dependency (nil pointer: uno, PID 1, panics).
+		// applyReload gave the old record the new definition but left it removed: when its stop
+		// ended afterStop forgot it, and the next startWaiting found no service for f's
+		// dependency (nil pointer: uno, PID 1, panicked). Fixed in 3b9cd65.
 		Seq: mSeq{Grace: 1000, Set: []mSvc{
 			{Name: "a", Restart: "always"},
 			{Name: "e", TrapTerm: true, StopTimeout: 300},
@@ -111,8 +111,8 @@ var modelRegressions = []struct {
 	},
 	{
 		Name: "a service added again while it stops, now depending on another, is not waited for",
-		// The same: relink leaves a removed service out of dependents, so b is stopped while e,
-		// which depends on it in the configuration in effect, still runs.
+		// The same bug: relink left a removed service out of dependents, so b was stopped while
+		// e, which depends on it in the configuration in effect, still ran.
 		Seq: mSeq{Grace: 1500, Set: []mSvc{
 			{Name: "e", TrapTerm: true, StopTimeout: 600},
 		}, Steps: []mStep{
