@@ -138,7 +138,7 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		return runServices(inv, sigs, stdout, stderr)
 	}
 	logOut := ulog.NewAsync(stderr, logQueue)
-	defer logOut.Close(time.Second)
+	defer logOut.Close(logDrain)
 	inv.cfg.Log = ulog.New(logOut, p.name, inv.level)
 	inv.cfg.Signals = sigs
 	inv.cfg.Socket, inv.cfg.SocketGroup, inv.cfg.HTTPAddr = inv.socket, inv.socketGroup, inv.httpAddr
@@ -155,6 +155,8 @@ const (
 	// logQueue is how many of uno's own lines may wait for a slow stderr before they are counted
 	// and dropped.
 	logQueue = 4096
+	// logDrain bounds the wait for uno's last lines to reach a stderr nobody reads, at exit.
+	logDrain = 500 * time.Millisecond
 )
 
 // absolutePaths makes the socket's path absolute, and records uno's directory at start, before

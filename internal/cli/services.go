@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -81,7 +80,9 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 	// uno's own lines go through the services' stderr lock, so neither cuts into the other, and
 	// through a queue, so that a stderr nobody reads never blocks uno: see ulog.Async.
 	logOut := ulog.NewAsync(mux.Writer(logmux.Stderr), 4096)
-	defer logOut.Close(time.Second)
+	// The supervisor closes it within its exit budget (Options.CloseLog); this is for the paths
+	// that return before that, and returns at once after it.
+	defer logOut.Close(logDrain)
 	var log *slog.Logger
 	if cfg.LogFormat == "json" {
 		log = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: inv.level}))
@@ -106,6 +107,7 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 		Config:      cfg,
 		Log:         log,
 		Signals:     sigs,
+		CloseLog:    logOut.Close,
 		Mux:         mux,
 		Socket:      inv.socket,
 		SocketGroup: inv.socketGroup,

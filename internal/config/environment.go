@@ -4,7 +4,6 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,7 +65,7 @@ func (l *loader) envFile(file, key string, line int, path string, env *environme
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(l.dir, path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		l.errorf(file, line, key, "%v", unwrapPath(err, path))
 		return

@@ -27,7 +27,7 @@ var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 // Load reads the configuration file at path and the services.d directory beside it. environ is
 // the environment the services inherit (uno's own). All errors found are returned, joined.
 func Load(path string, environ []string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config: %w", unwrapPath(err, path))
 	}
@@ -112,7 +112,7 @@ func (l *loader) servicesDir(cfg *Config, mainFile string) {
 			l.errorf(file, 0, key, "already defined in %s:%d", prev.File, prev.Line)
 			continue
 		}
-		data, err := os.ReadFile(file)
+		data, err := readFile(file)
 		if err != nil {
 			l.errs = append(l.errs, fmt.Errorf("cannot read %s: %w", file, unwrapPath(err, file)))
 			continue
@@ -152,7 +152,7 @@ func unwrapPath(err error, path string) error {
 // semantics: each command runs under /bin/sh -c, no service restarts, and any exit stops all.
 // A .env file beside the Procfile, as foreman reads it, is added to every service's environment.
 func LoadProcfile(path string, environ []string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read Procfile: %w", unwrapPath(err, path))
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -327,5 +328,34 @@ func TestServiceNamedMainIsRefused(t *testing.T) {
 	want := "uno.toml:4: services.main: the name main is reserved for the program given on the command line"
 	if got := errorLines(dir, err); !slices.Equal(got, []string{want}) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestFilesMustBeRegularAndSmall: a FIFO (which would block a reload for ever) or an endless
+// device as the configuration or an env file is an error at once, with the path.
+func TestFilesMustBeRegularAndSmall(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{fifo, "/dev/zero"} {
+		cfg := filepath.Join(dir, "uno.toml")
+		if err := os.WriteFile(cfg, []byte("[services.a]\ncommand = \"true\"\nenv_file = \""+target+"\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := Load(cfg, nil); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("env_file %s: %v", target, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("env_file %s: Load still reading after 20s", target)
+		}
+		if _, err := Load(target, nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("config %s: %v", target, err)
+		}
 	}
 }

@@ -49,7 +49,15 @@ type HTTPServer struct {
 	backend Backend
 	log     *slog.Logger
 	wg      sync.WaitGroup
+	// slots bounds the connections served at once: each holds a descriptor for up to its
+	// deadline, and clients that connect and say nothing must not use up uno's descriptors
+	// (which its services' pipes need).
+	slots chan struct{}
 }
+
+// maxHTTPConns is how many probe connections are served at once; one more is answered 503 at
+// once and closed. A kubelet or an engine probes one at a time.
+const maxHTTPConns = 32
 
 // ListenHTTP starts serving on addr (checked with CheckHTTPAddr by the caller).
 func ListenHTTP(addr string, b Backend, log *slog.Logger) (*HTTPServer, error) {
@@ -57,7 +65,7 @@ func ListenHTTP(addr string, b Backend, log *slog.Logger) (*HTTPServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &HTTPServer{Addr: ln.Addr().String(), ln: ln, backend: b, log: log}
+	s := &HTTPServer{Addr: ln.Addr().String(), ln: ln, backend: b, log: log, slots: make(chan struct{}, maxHTTPConns)}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -81,7 +89,17 @@ func (s *HTTPServer) serve() {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		go s.handle(conn)
+		select {
+		case s.slots <- struct{}{}:
+			go func() {
+				defer func() { <-s.slots }()
+				s.handle(conn)
+			}()
+		default:
+			_ = conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
+			respond(quiet(conn), 503, map[string]any{"error": "too many connections"}, false)
+			conn.Close()
+		}
 	}
 }
 

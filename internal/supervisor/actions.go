@@ -97,6 +97,12 @@ func (sv *Supervisor) handleControl(cr controlRequest) {
 		answer(fmt.Sprintf("sent %s to %s", signals.Name(sig), names(targets)), nil)
 		return
 	case control.CmdStop:
+		// Stopping what the main program depends on would stop the main program too, and the
+		// container would run on without it, its status lost: refuse, as for main itself.
+		if m := sv.main; m != nil && !m.ended() && slices.Contains(sv.withDependents(targets), m) {
+			answer("", fmt.Errorf("the main program depends on %s: stopping it would stop the main program; restart it (uno ctl restart), or stop the container instead", names(targets)))
+			return
+		}
 		done = sv.operatorStop(targets)
 	case control.CmdStart:
 		done = sv.operatorStart(targets, false)

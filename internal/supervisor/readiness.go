@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -88,7 +89,7 @@ func (sv *Supervisor) makeNotifyDir() error {
 			needed = true
 		}
 	}
-	if !needed {
+	if !needed || sv.notifyDir != "" {
 		return nil
 	}
 	// Beside the control socket's directory, not in it: that one is private to uno (0700),
@@ -131,6 +132,15 @@ func (sv *Supervisor) removeNotifyDir() {
 func (sv *Supervisor) listenNotify(s *service) error {
 	if s.notifier != nil {
 		return nil
+	}
+	if sv.notifyDir == "" {
+		// The first notify service came with a reload: the directory was not needed at start.
+		if err := sv.makeNotifyDir(); err != nil {
+			return fmt.Errorf("notify socket directory: %w", err)
+		}
+		if sv.notifyDir == "" {
+			return errors.New("no notify socket directory") // never relative to uno's own
+		}
 	}
 	uid, gid := os.Getuid(), os.Getgid()
 	if u := s.cfg.User; u != nil {

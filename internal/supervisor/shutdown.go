@@ -209,9 +209,10 @@ func (sv *Supervisor) sweepLeftovers() {
 }
 
 // flushOutput waits for the services' last lines to reach uno's output. A reader that stopped
-// reading must not keep uno (and so the container) from ending: the wait ends with the margin.
+// reading must not keep uno (and so the container) from ending: the wait ends with the margin,
+// less a little for uno's own last lines (Options.CloseLog).
 func (sv *Supervisor) flushOutput() {
-	ctx, cancel := context.WithTimeout(context.Background(), sv.untilExit(0))
+	ctx, cancel := context.WithTimeout(context.Background(), sv.untilExit(exitMargin/10))
 	defer cancel()
 	if err := sv.mux.Wait(ctx); err != nil {
 		sv.log.Warn("output not fully written: the reader is not reading", "err", err)

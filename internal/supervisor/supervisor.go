@@ -43,6 +43,9 @@ type Options struct {
 	Socket      string
 	SocketGroup int
 	HTTPAddr    string
+	// CloseLog, if set, flushes uno's own log (a queue: ulog.Async) before Run returns, waiting
+	// at most the time given: what is left of the grace's margin.
+	CloseLog func(timeout time.Duration)
 	// Signals, if set, is where every signal uno caught arrives (signals.CatchAll, done by the
 	// caller as early as it can); otherwise Run catches them itself.
 	Signals chan os.Signal
@@ -240,6 +243,10 @@ func (sv *Supervisor) run() int {
 		code = sv.main.code
 	}
 	log.Info("exiting", "status", code)
+	if sv.opts.CloseLog != nil {
+		// uno's own last lines get what is left of the margin, and no more.
+		sv.opts.CloseLog(sv.untilExit(0))
+	}
 	return code
 }
 

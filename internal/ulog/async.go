@@ -58,13 +58,16 @@ func (a *Async) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Close stops accepting lines and waits up to timeout for the queued ones to be written.
+// Close stops accepting lines and waits up to timeout for the queued ones to be written. Only the
+// first Close waits: the exit budget it was given is spent.
 func (a *Async) Close(timeout time.Duration) {
 	a.mu.Lock()
-	if !a.closed {
-		a.closed = true
-		close(a.lines)
+	if a.closed {
+		a.mu.Unlock()
+		return
 	}
+	a.closed = true
+	close(a.lines)
 	a.mu.Unlock()
 	select {
 	case <-a.done:
