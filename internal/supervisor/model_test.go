@@ -53,7 +53,12 @@ import (
 // start, stop, restart and signal through the backend's Act, as the control socket calls it;
 // reload (uno ctl reload, --dry-run, or SIGHUP) to a random change of the services and their
 // dependencies, or to a configuration that does not load; a signal forwarded to the services;
-// SIGTERM or SIGINT; a second one (or SIGQUIT); time passing.
+// SIGTERM or SIGINT; a second one (or SIGQUIT); time passing. A quarter of the sequences have a
+// main program (the same script, as `uno -c FILE -- sh -c ...` would run it).
+//
+// Not modelled: the content of ctl answers beyond reload's; that a service an operator stopped
+// stays stopped; readiness kinds other than exec; the stop order of a service while a restart of
+// it is in flight (exempted as a whole).
 //
 // A failing sequence is shrunk (steps, then services, dropped while it still fails the same
 // way) and printed as a Go literal for modelRegressions.
