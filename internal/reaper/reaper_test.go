@@ -85,11 +85,19 @@ func TestExitStatusesAndOrphans(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Empty never closed")
 	}
+	// Unlocked before any failure: the reaper's callback takes mu, and a test that failed holding
+	// it hung every later one until go test's timeout (seen under two CPU hogs).
 	mu.Lock()
-	if len(orphans) != 10 || r.Orphans()-before != 10 {
-		t.Fatalf("%d orphans reported, %d counted; want 10", len(orphans), r.Orphans()-before)
-	}
+	reported, counted := slices.Clone(orphans), r.Orphans()-before
 	mu.Unlock()
+	// At least the ten, each reported once it was counted. A stray from elsewhere may come to this
+	// subreaper too (one did, once, under two CPU hogs): it is logged, not taken for a loss.
+	if len(reported) < 10 || uint64(len(reported)) != counted {
+		t.Fatalf("%d orphans reported, %d counted; want 10", len(reported), counted)
+	}
+	if len(reported) > 10 {
+		t.Logf("%d orphans besides the ten: %+v", len(reported)-10, reported)
+	}
 
 	// Watch: with SIGCHLD taken away from the reaper, the pidfd alone delivers the exit.
 	signal.Stop(r.sigchld)
