@@ -5,7 +5,6 @@ package config
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -15,7 +14,18 @@ type environment struct {
 	values map[string]string
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// isEnvName reports whether s is a shell variable name: [A-Za-z_][A-Za-z0-9_]*. Written out
+// rather than a regexp, which would cost the binary ~100 KB and start-up its compilation.
+func isEnvName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return s != ""
+}
 
 func newEnv(environ []string) *environment {
 	e := &environment{values: map[string]string{}}

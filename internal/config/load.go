@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 )
@@ -22,7 +21,17 @@ const DefaultFile = "/etc/uno/uno.toml"
 // service, named by the file, so that each image layer can add a service.
 const ServicesDir = "services.d"
 
-var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// isServiceName reports whether s is a valid service name: [A-Za-z0-9][A-Za-z0-9_.-]*.
+func isServiceName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || i > 0 && (c == '_' || c == '.' || c == '-') {
+			continue
+		}
+		return false
+	}
+	return s != ""
+}
 
 // Load reads the configuration file at path and the services.d directory beside it. environ is
 // the environment the services inherit (uno's own). All errors found are returned, joined.
@@ -60,7 +69,7 @@ func Load(path string, environ []string) (*Config, error) {
 				if st == nil {
 					continue
 				}
-				if !serviceName.MatchString(svcName) {
+				if !isServiceName(svcName) {
 					l.errorf(name, v.line, key, "invalid service name: use letters, digits, '_', '.' and '-'")
 					continue
 				}
@@ -104,7 +113,7 @@ func (l *loader) servicesDir(cfg *Config, mainFile string) {
 		}
 		file := filepath.Join(dir, e.Name())
 		key := "services." + keyName(svcName)
-		if !serviceName.MatchString(svcName) {
+		if !isServiceName(svcName) {
 			l.errorf(file, 0, key, "invalid service name: use letters, digits, '_', '.' and '-'")
 			continue
 		}

@@ -76,7 +76,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 		if et := l.table(file, key("env"), v); et != nil {
 			for _, k := range et.keys {
 				ev := et.get(k)
-				if !envName.MatchString(k) {
+				if !isEnvName(k) {
 					l.errorf(file, ev.line, key("env."+keyName(k)), "invalid variable name")
 					continue
 				}
