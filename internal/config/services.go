@@ -17,6 +17,8 @@ var serviceKeys = []string{
 	"type", "command", "depends_on", "user", "group", "groups", "working_dir", "env", "env_file",
 	"ready", "restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit",
 	"restart_window", "stop_signal", "stop_timeout", "kill_mode", "essential", "log_prefix",
+	// Scheduled jobs' keys: cron.go.
+	"schedule", "timezone", "concurrency", "timeout", "jitter", "run_on_start", "fail_after",
 }
 
 // service decodes one service's table.
@@ -42,7 +44,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	get := t.get
 
 	if v := get("type"); v != nil {
-		s.Type = Type(l.oneOf(file, key("type"), v, string(Simple), string(Oneshot)))
+		s.Type = Type(l.oneOf(file, key("type"), v, string(Simple), string(Oneshot), string(Cron)))
 	}
 
 	// The environment first: command, working_dir and ready expand against it.
@@ -154,6 +156,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	if v := get("log_prefix"); v != nil {
 		s.LogPrefix = l.boolean(file, key("log_prefix"), v, true)
 	}
+	l.cronJob(file, prefix, t, s)
 	s.Env = env.list()
 	return s
 }
