@@ -1,0 +1,420 @@
+package e2e
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Cron jobs (type = "cron") run by the real binary as PID 1. Each run's script appends marks;
+// times come from bash's $$EPOCHREALTIME (the wall clock, microseconds), written as the run's
+// first command, so that a measured lateness includes uno's wake-up, the fork and bash's exec.
+
+func needBash(t *testing.T) {
+	t.Helper()
+	if _, err := lookPath("bash"); err != nil {
+		t.Skip("bash not installed: make test-deps installs it")
+	}
+}
+
+// markTimes returns the times of the marks "TAG@EPOCHREALTIME", in file order.
+func markTimes(t *testing.T, marks, tag string) []float64 {
+	t.Helper()
+	var out []float64
+	for _, m := range readMarks(t, marks) {
+		if v, ok := strings.CutPrefix(m, tag+"@"); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("mark %q: %v", m, err)
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// countMarks counts the marks equal to mark.
+func countMarks(t *testing.T, marks, mark string) int {
+	t.Helper()
+	n := 0
+	for _, m := range readMarks(t, marks) {
+		if m == mark {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCronPerSecondOnTime: a job due every second starts within 100 ms of each second, ten
+// seconds in a row, none skipped or run twice.
+func TestCronPerSecondOnTime(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	p, marks := startServices(t, startOpts{mode: asPID1}, `
+[services.tick]
+type = "cron"
+schedule = "* * * * * *"
+command = ["bash", "-c", "echo tick@$$EPOCHREALTIME >> $MARKS"]
+`)
+	poll(t, "10 runs", func() bool { return len(markTimes(t, marks, "tick")) >= 11 })
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	// The first run may have been due in the second uno started in: it is left out.
+	times := markTimes(t, marks, "tick")[1:11]
+	worst := 0.0
+	for i, at := range times {
+		late := at - math.Floor(at)
+		worst = max(worst, late)
+		if late >= 0.1 {
+			t.Errorf("run %d started %.0f ms after its second (%.6f)", i+1, late*1000, at)
+		}
+		if i > 0 && math.Floor(at)-math.Floor(times[i-1]) != 1 {
+			t.Errorf("run %d at %.6f, the one before at %.6f: want consecutive seconds", i+1, at, times[i-1])
+		}
+	}
+	t.Logf("10 runs, latest start %.1f ms after its second (includes fork and bash's exec)", worst*1000)
+}
+
+// TestCronConcurrency runs a job that outlasts its 1 s period under each policy.
+func TestCronConcurrency(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	_, marks, socket, _ := startControlled(t, `
+[uno]
+grace = "5s"
+
+[services.forbid]
+type = "cron"
+schedule = "* * * * * *"
+command = ["bash", "-c", "echo f-start >> $MARKS; sleep 2.5; echo f-end >> $MARKS"]
+
+[services.allow]
+type = "cron"
+schedule = "* * * * * *"
+concurrency = "allow"
+command = ["bash", "-c", "echo a-start >> $MARKS; sleep 2.5; echo a-end >> $MARKS"]
+
+[services.replace]
+type = "cron"
+schedule = "* * * * * *"
+concurrency = "replace"
+command = ["bash", "-c", "trap 'echo r-term >> $MARKS; exit 0' TERM; echo r-start >> $MARKS; sleep 5 & wait; echo r-end >> $MARKS"]
+`)
+	poll(t, "two forbid runs and three replace runs", func() bool {
+		return countMarks(t, marks, "f-end") >= 2 && countMarks(t, marks, "r-start") >= 3
+	})
+	got := readMarks(t, marks)
+	// forbid: runs never overlap.
+	going := 0
+	for _, m := range got {
+		switch m {
+		case "f-start":
+			going++
+			if going > 1 {
+				t.Errorf("forbid: two runs at once: %q", got)
+			}
+		case "f-end":
+			going--
+		}
+	}
+	st := statusOf(t, socket)["forbid"]
+	if st.Cron == nil || st.Cron.Skips < 2 {
+		t.Errorf("forbid: want at least 2 skips counted, got %+v", st.Cron)
+	}
+	// allow: a second run starts while the first goes.
+	if i := slices.Index(got, "a-end"); i < 0 || countMarks(t, marks, "a-start") < 2 ||
+		!slices.Contains(got[:max(i, 0)], "a-start") || slices.Index(got[slices.Index(got, "a-start")+1:], "a-start") > i {
+		t.Errorf("allow: want a second a-start before the first a-end: %q", got)
+	}
+	// replace: each run is stopped (TERM) before the next starts, and none ends by itself.
+	var rs []string
+	for _, m := range got {
+		if strings.HasPrefix(m, "r-") {
+			rs = append(rs, m)
+		}
+	}
+	for i := 1; i < len(rs); i++ {
+		if rs[i] == "r-start" && rs[i-1] != "r-term" {
+			t.Errorf("replace: a run started while the last one went: %q", rs)
+		}
+	}
+	if slices.Contains(rs, "r-end") {
+		t.Errorf("replace: a run ended by itself, so it was not replaced: %q", rs)
+	}
+}
+
+// TestCronTimeout: a run past its timeout gets its stop signal and, ignoring it, SIGKILL after
+// stop_timeout, with its children; it counts as a timeout and a failure.
+func TestCronTimeout(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	p, marks, socket, cfgPath := startControlled(t, `
+[uno]
+grace = "5s"
+
+[services.hung]
+type = "cron"
+schedule = "@yearly"
+run_on_start = true
+timeout = "500ms"
+stop_timeout = "500ms"
+command = ["bash", "-c", "trap '' TERM; sleep 1000 & echo $! > @DIR@/child; grep NSpid /proc/self/status | cut -f2 > @DIR@/job; echo started >> $MARKS; wait"]
+`)
+	dir := filepath.Dir(cfgPath)
+	waitMark(t, marks, "started")
+	job := readPid(t, filepath.Join(dir, "job"))
+	st := waitState(t, socket, "hung", "scheduled")
+	if alive(job) {
+		t.Errorf("the job's process %d is still alive", job)
+	}
+	if st.Cron == nil || st.Cron.Timeouts != 1 || st.Cron.Failures != 1 || st.Cron.LastRun == nil ||
+		!strings.Contains(st.Cron.LastRun.Result, "SIGKILL") {
+		t.Errorf("want one timeout, one failure, a last run killed by SIGKILL: %+v %+v", st.Cron, st.Cron.LastRun)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	if !strings.Contains(p.stderr.String(), "cron run timed out; stopping it") {
+		t.Errorf("no timeout line in uno's log:\n%s", p.stderr.String())
+	}
+	// The sleep was in the job's process group: the SIGKILL took it too. Its pid is the PID
+	// namespace's, which is gone with uno: that the namespace could end proves it died.
+	_ = marks
+}
+
+// readPid reads a pid a job wrote (as the host sees it: NSpid's first field).
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	var data []byte
+	poll(t, path, func() bool {
+		var err error
+		data, err = os.ReadFile(path)
+		return err == nil && strings.HasSuffix(string(data), "\n")
+	})
+	return atoiT(t, strings.TrimSpace(string(data)))
+}
+
+// TestCronOrphansReapedBeforeNextRun: what a run leaves behind in a session of its own (out of
+// reach of the group's SIGTERM) is reaped by uno once it exits, before the next run.
+func TestCronOrphansReapedBeforeNextRun(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	if _, err := lookPath("setsid"); err != nil {
+		t.Skip("setsid not installed (util-linux)")
+	}
+	both(t, func(t *testing.T, m mode) {
+		p, marks := startServices(t, startOpts{mode: m}, `
+[services.leaver]
+type = "cron"
+schedule = "* * * * * *"
+command = ["bash", "-c", '''
+for pid in $(cat @DIR@/orphans 2>/dev/null); do
+  echo checked >> $MARKS
+  state=$(cut -d' ' -f3 /proc/$$pid/stat 2>/dev/null) && echo "left-$$pid-$$state" >> $MARKS
+done
+: > @DIR@/orphans
+for i in 1 2 3; do setsid bash -c 'grep NSpid /proc/self/status | cut -f2 >> @DIR@/orphans; exec sleep 0.2' & done
+# Until the three are in sessions of their own: the run's end sends its group SIGTERM.
+while [ "$(wc -l < @DIR@/orphans)" -lt 3 ]; do sleep 0.01; done
+echo run >> $MARKS
+''']
+`)
+		poll(t, "5 runs", func() bool { return countMarks(t, marks, "run") >= 5 })
+		p.signal(syscall.SIGTERM)
+		p.expectExit(0)
+		if n := countMarks(t, marks, "checked"); n < 12 {
+			t.Errorf("the runs checked %d orphans of the runs before them, want at least 12: %q", n, readMarks(t, marks))
+		}
+		for _, mark := range readMarks(t, marks) {
+			if strings.HasPrefix(mark, "left-") {
+				if strings.HasSuffix(mark, "-Z") {
+					t.Errorf("an orphan of the last run was an unreaped zombie when the next run started: %s", mark)
+				} else {
+					t.Logf("an orphan still ran when the next run started (a slow machine): %s", mark)
+				}
+			}
+		}
+	})
+}
+
+// TestCronSIGTERMDuringRun: SIGTERM to uno while a run goes sends the run its stop signal, and
+// uno waits for it; no job starts once the stop began, although one is due every second.
+func TestCronSIGTERMDuringRun(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	p, marks := startServices(t, startOpts{mode: asPID1}, `
+[uno]
+grace = "10s"
+
+[services.long]
+type = "cron"
+schedule = "@yearly"
+run_on_start = true
+command = ["bash", "-c", "trap 'sleep 1.5; echo long-term >> $MARKS; exit 3' TERM; echo long-start >> $MARKS; sleep 1000 & wait"]
+
+[services.tick]
+type = "cron"
+schedule = "* * * * * *"
+command = ["bash", "-c", "echo tick >> $MARKS"]
+`)
+	waitMark(t, marks, "long-start")
+	waitMark(t, marks, "tick")
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	if countMarks(t, marks, "long-term") != 1 {
+		t.Errorf("the run did not get its stop signal: %q", readMarks(t, marks))
+	}
+	log := p.stderr.String()
+	i := strings.Index(log, "stopping services")
+	if i < 0 {
+		t.Fatalf("no stop in the log:\n%s", log)
+	}
+	if strings.Contains(log[i:], "service started") {
+		t.Errorf("a run started once the stop began:\n%s", log[i:])
+	}
+	if !regexp.MustCompile(`service stopped service=long .*status="exit 3"`).MatchString(log) {
+		t.Errorf("the run's end is not logged with its status:\n%s", log)
+	}
+}
+
+// TestCronCtlRun: uno ctl run starts a run now; it refuses a service that is not a job, and a
+// second run of a forbid job while one goes.
+func TestCronCtlRun(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	p, marks, socket, _ := startControlled(t, `
+[services.report]
+type = "cron"
+schedule = "0 3 * * *"
+timezone = "Europe/Warsaw"
+command = ["bash", "-c", "echo report >> $MARKS; sleep 1"]
+
+[services.web]
+command = ["sleep", "1000"]
+`)
+	st := waitState(t, socket, "report", "scheduled")
+	if st.Cron == nil || st.Cron.NextRun.IsZero() || st.Cron.Timezone != "Europe/Warsaw" {
+		t.Fatalf("status of a scheduled job: %+v", st.Cron)
+	}
+	if warsaw, err := time.LoadLocation("Europe/Warsaw"); err == nil {
+		if next := st.Cron.NextRun.In(warsaw); next.Hour() != 3 || next.Minute() != 0 {
+			t.Errorf("next run %v, want 03:00 in Warsaw", next)
+		}
+	}
+	r := runCtl(t, socket, "run", "report")
+	if r.code != 0 || !strings.Contains(r.stdout, "started a run of report") {
+		t.Fatalf("ctl run: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCtl(t, socket, "run", "report")
+	if r.code != 1 || !strings.Contains(r.stderr, "concurrency is forbid") {
+		t.Errorf("a second ctl run during a forbid run: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	waitMark(t, marks, "report")
+	st = waitState(t, socket, "report", "scheduled")
+	if st.Cron.Runs != 1 || st.Cron.Failures != 0 || st.Cron.LastRun == nil || st.Cron.LastRun.Result != "success" {
+		t.Errorf("after one run: %+v %+v", st.Cron, st.Cron.LastRun)
+	}
+	r = runCtl(t, socket, "run", "web")
+	if r.code != 1 || !strings.Contains(r.stderr, "not a cron job") {
+		t.Errorf("ctl run of a simple service: %d %q", r.code, r.stderr)
+	}
+	r = runCtl(t, socket, "status")
+	if !regexp.MustCompile(`(?m)^report\s+0 3 \* \* \* \(Europe/Warsaw\)\s+\S+ \d\d:\d\d:\d\d\s+\S+ \S+\s+\S+\s+success\s+1\s+0\s+0\s+0$`).MatchString(r.stdout) {
+		t.Errorf("ctl status lacks the job's table:\n%s", r.stdout)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
+// TestCronCrontab: uno -C runs a plain crontab: environment lines, "# name:" comments, a
+// seconds field, commands under /bin/sh; and crontab = in a configuration file does the same.
+func TestCronCrontab(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	marks := filepath.Join(dir, "marks")
+	tab := filepath.Join(dir, "jobs.crontab")
+	if err := os.WriteFile(tab, []byte(`# a comment
+GREETING = "hello world"
+# name: greet
+* * * * * * echo "$GREETING" | tr ' ' - >> `+marks+`
+@every 1s echo every >> `+marks+`
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	socket := filepath.Join(socketDir(t), "uno.sock")
+	p := startUno(t, startOpts{mode: asPID1}, "-C", tab, "--socket", socket)
+	waitMark(t, marks, "hello-world")
+	waitMark(t, marks, "every")
+	st := statusOf(t, socket)
+	if _, ok := st["greet"]; !ok {
+		t.Errorf("no job named greet: %v", st)
+	}
+	if _, ok := st["jobs-5"]; !ok {
+		t.Errorf("no job named jobs-5 (file and line): %v", st)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+
+	// crontab = "FILE" in uno.toml, beside a service.
+	cfgPath, marks2 := servicesSetup(t, `
+crontab = "tab"
+
+[services.web]
+command = ["sleep", "1000"]
+`)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfgPath), "tab"), []byte("* * * * * * echo from-tab >> $MARKS\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p = startUno(t, startOpts{mode: asPID1, env: []string{"MARKS=" + marks2}}, "-c", cfgPath, "--no-socket")
+	waitMark(t, marks2, "from-tab")
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
+// TestCronRunOnStartAndJitter: run_on_start runs at once; jitter delays each run by up to its
+// bound (measured from the second the run was due), and does spread them.
+func TestCronRunOnStartAndJitter(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	start := float64(time.Now().UnixMicro()) / 1e6
+	p, marks := startServices(t, startOpts{mode: asPID1}, `
+[services.first]
+type = "cron"
+schedule = "@yearly"
+run_on_start = true
+command = ["bash", "-c", "echo first@$$EPOCHREALTIME >> $MARKS"]
+
+[services.spread]
+type = "cron"
+schedule = "* * * * * *"
+jitter = "400ms"
+command = ["bash", "-c", "echo spread@$$EPOCHREALTIME >> $MARKS"]
+`)
+	poll(t, "8 jittered runs", func() bool { return len(markTimes(t, marks, "spread")) >= 9 })
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	first := markTimes(t, marks, "first")
+	if len(first) != 1 {
+		t.Fatalf("run_on_start: want one run of a yearly job, got %v", first)
+	}
+	t.Logf("run_on_start ran %.0f ms after uno was started", (first[0]-start)*1000)
+	times := markTimes(t, marks, "spread")[1:9]
+	spread := 0.0
+	for _, at := range times {
+		late := at - math.Floor(at)
+		// 400 ms of jitter, and the 100 ms bound of TestCronPerSecondOnTime for the rest.
+		if late >= 0.5 {
+			t.Errorf("a run started %.0f ms after its second, past jitter + 100 ms", late*1000)
+		}
+		spread = max(spread, late)
+	}
+	if spread < 0.05 {
+		t.Errorf("8 runs all within 50 ms of their second: the jitter did not spread them (%v)", times)
+	}
+}
