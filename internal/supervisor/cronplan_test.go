@@ -133,4 +133,3 @@ func TestPlanJitter(t *testing.T) {
 		t.Fatal("jitter without a bound")
 	}
 }
-
