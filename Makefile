@@ -23,6 +23,8 @@ FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
+# The cron part compares uno -C with supercronic, built from the Go module proxy.
+SUPERCRONIC_VERSION := v0.2.48
 
 .PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines demo bench bench-deps clean
 
@@ -112,6 +114,7 @@ bench-deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@test -x bin/tools/supercronic || GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/aptible/supercronic@$(SUPERCRONIC_VERSION)
 
 # Writes docs/benchmarks.md and docs/benchmarks.svg (as root: the reaping benchmark makes PID
 # namespaces). BENCH_FLAGS passes options to the harness, e.g. BENCH_FLAGS="-rounds 3 -idle 10s".
