@@ -418,3 +418,52 @@ command = ["bash", "-c", "echo spread@$$EPOCHREALTIME >> $MARKS"]
 		t.Errorf("8 runs all within 50 ms of their second: the jitter did not spread them (%v)", times)
 	}
 }
+
+// TestCronIdleWakeUps: with jobs scheduled but none due, uno sleeps: its threads switch (almost)
+// never. A timer ticking each second, or one goroutine per job polling, would switch at least
+// once a second.
+func TestCronIdleWakeUps(t *testing.T) {
+	needRoot(t)
+	var conf strings.Builder
+	for i := range 10 {
+		conf.WriteString("[services.job" + strconv.Itoa(i) + "]\ntype = \"cron\"\nschedule = \"" + strconv.Itoa(i) + " 3 1 1 *\"\ncommand = \"true\"\n")
+	}
+	p, _ := startServices(t, startOpts{mode: asPID1}, conf.String())
+	poll(t, "10 jobs scheduled", func() bool { return strings.Count(p.stderr.String(), "cron job scheduled") == 10 })
+	pid := p.cmd.Process.Pid
+	// Past start-up's lazy work (the runtime's first GC cycle, uno's own log queue).
+	time.Sleep(500 * time.Millisecond)
+	before := contextSwitches(t, pid)
+	const watch = 3 * time.Second
+	time.Sleep(watch)
+	if n := contextSwitches(t, pid) - before; n >= 3 {
+		t.Errorf("uno switched %d times in %v with no job due: something polls", n, watch)
+	} else {
+		t.Logf("%d context switches in %v", n, watch)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
+// contextSwitches sums the voluntary and involuntary context switches of pid's threads.
+func contextSwitches(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, task := range tasks {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				total += n
+			}
+		}
+	}
+	return total
+}
