@@ -41,9 +41,10 @@ func printJobs(w io.Writer, services []control.ServiceStatus) {
 		}
 		runs := strconv.Itoa(c.Runs)
 		if c.ExtraRuns > 0 {
-			runs += fmt.Sprintf(" (+%d going)", c.ExtraRuns)
+			runs += " (+" + strconv.Itoa(c.ExtraRuns) + " going)"
 		}
-		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", s.Name, c.Schedule, c.Timezone, next, start, duration, result, runs, c.Failures, c.Skips, c.Timeouts)
+		fmt.Fprintln(tw, strings.Join([]string{s.Name, c.Schedule + " (" + c.Timezone + ")", next, start, duration, result, runs,
+			strconv.Itoa(c.Failures), strconv.Itoa(c.Skips), strconv.Itoa(c.Timeouts)}, "\t"))
 	}
 	tw.Flush()
 }
@@ -57,5 +58,5 @@ func cronNotes(c *config.CronSpec, now time.Time) string {
 	if len(next) == 0 {
 		next = []string{"never"}
 	}
-	return fmt.Sprintf("cron %s, next: %s", c.Describe(), strings.Join(next, ", "))
+	return "cron " + c.Describe() + ", next: " + strings.Join(next, ", ")
 }

@@ -4,7 +4,6 @@
 package config
 
 import (
-	"fmt"
 	"os"
 	"time"
 
@@ -158,5 +157,5 @@ func (c *CronSpec) NextRuns(from time.Time, n int) []time.Time {
 
 // Describe is the job's schedule as `uno check` shows it.
 func (c *CronSpec) Describe() string {
-	return fmt.Sprintf("%s (%s)", c.Expr, c.Zone)
+	return c.Expr + " (" + c.Zone + ")"
 }

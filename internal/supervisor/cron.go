@@ -1,8 +1,9 @@
 package supervisor
 
 import (
-	"fmt"
+	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,15 +169,15 @@ func (sv *Supervisor) cronWoke() {
 // what it did, for uno ctl run.
 func (sv *Supervisor) fire(s *service, reason string) (string, error) {
 	if sv.stopping {
-		return "", fmt.Errorf("uno is stopping the container")
+		return "", errors.New("uno is stopping the container")
 	}
 	switch {
 	case s.state == Scheduled:
 		sv.startRun(s, reason)
 		if !s.state.active() {
-			return "", fmt.Errorf("%s could not start: %s", s.name(), s.lastDescription())
+			return "", errors.New(s.name() + " could not start: " + s.lastDescription())
 		}
-		return fmt.Sprintf("started a run of %s (pid %d)", s.name(), s.pid), nil
+		return "started a run of " + s.name() + " (pid " + strconv.Itoa(s.pid) + ")", nil
 	case s.state.active():
 		switch s.cfg.Cron.Concurrency {
 		case config.Allow:
@@ -189,17 +190,14 @@ func (sv *Supervisor) fire(s *service, reason string) (string, error) {
 					sv.stop(s, s.stopSignal())
 				}
 			}
-			return fmt.Sprintf("stopping the run of %s going (pid %d); a new one starts once it ends", s.name(), s.pid), nil
+			return "stopping the run of " + s.name() + " going (pid " + strconv.Itoa(s.pid) + "); a new one starts once it ends", nil
 		default:
-			if reason == ctlRun {
-				return "", fmt.Errorf("a run of %s is going (pid %d) and its concurrency is forbid", s.name(), s.pid)
-			}
 			s.job.skips++
 			sv.log.Warn("cron run skipped: the last one still goes (concurrency = forbid)", "service", s.name(), "pid", s.pid, "skips", s.job.skips)
 			return "", nil
 		}
 	}
-	return "", fmt.Errorf("%s is %s", s.name(), s.state)
+	return "", errors.New(s.name() + " is " + string(s.state))
 }
 
 const ctlRun = "uno ctl run"
@@ -230,9 +228,9 @@ func (sv *Supervisor) startExtraRun(s *service, reason string) (string, error) {
 	s.job.extra++
 	sv.startRun(extra, reason)
 	if !extra.state.active() {
-		return "", fmt.Errorf("%s could not start: %s", s.name(), extra.lastDescription())
+		return "", errors.New(s.name() + " could not start: " + extra.lastDescription())
 	}
-	return fmt.Sprintf("started an extra run of %s (pid %d) beside pid %d", s.name(), extra.pid, s.pid), nil
+	return "started an extra run of " + s.name() + " (pid " + strconv.Itoa(extra.pid) + ") beside pid " + strconv.Itoa(s.pid), nil
 }
 
 // jobTimedOut stops a run that lasted its timeout: stop signal, stop_timeout, SIGKILL.
@@ -401,16 +399,16 @@ func (sv *Supervisor) letRunFinish(s *service) bool {
 func (sv *Supervisor) runNow(targets []*service) (string, error) {
 	for _, s := range targets {
 		if s.cfg.Cron == nil {
-			return "", fmt.Errorf("%s is not a cron job (type = %q): use uno ctl start or restart", s.name(), s.cfg.Type)
+			return "", errors.New(s.name() + " is not a cron job: use uno ctl start or restart")
 		}
 		if s.state != Scheduled && !s.state.active() {
 			if s.state == Waiting {
-				return "", fmt.Errorf("%s waits for its dependencies: its schedule has not started", s.name())
+				return "", errors.New(s.name() + " waits for its dependencies: its schedule has not started")
 			}
-			return "", fmt.Errorf("%s is %s: uno ctl start it first", s.name(), s.state)
+			return "", errors.New(s.name() + " is " + string(s.state) + ": uno ctl start it first")
 		}
 		if s.state.active() && s.cfg.Cron.Concurrency == config.Forbid {
-			return "", fmt.Errorf("a run of %s is going (pid %d) and its concurrency is forbid", s.name(), s.pid)
+			return "", errors.New("a run of " + s.name() + " is going (pid " + strconv.Itoa(s.pid) + ") and its concurrency is forbid")
 		}
 	}
 	var msgs []string
