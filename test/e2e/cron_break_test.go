@@ -51,6 +51,7 @@ command = ["bash", "-c", "trap 'echo job-term >> $MARKS' TERM; echo job-start >>
 
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 }
 
 // TestCronDaemonLeftInGroup: a job that starts a daemon (in its process group, as a shell's &
@@ -68,6 +69,7 @@ command = ["bash", "-c", "bash -c 'trap \"echo daemon-term >> $MARKS; exit 0\" T
 	poll(t, "two runs", func() bool { return countMarks(t, marks, "run") >= 2 && countMarks(t, marks, "daemon-term") >= 1 })
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 	got := readMarks(t, marks)
 	// The first daemon got its TERM before the second run's daemon came up.
 	first := strings.Index(strings.Join(got, " "), "daemon-term")
@@ -102,6 +104,7 @@ command = ["bash", "-c", "echo job-ran >> $MARKS"]
 		t.Errorf("ctl run during the stop: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	p.expectExit(0)
+	noBug(t, p)
 	if countMarks(t, marks, "job-ran") != 0 {
 		t.Errorf("the job ran during the stop: %q", readMarks(t, marks))
 	}
@@ -126,6 +129,7 @@ fail_after = 3
 command = ["sh", "-c", "echo crit >> $MARKS; exit 5"]
 `)
 	p.expectExit(5)
+	noBug(t, p)
 	if n := countMarks(t, marks, "crit"); n != 3 {
 		t.Errorf("the essential job ran %d times, want 3 (fail_after)", n)
 	}

@@ -66,6 +66,7 @@ command = ["bash", "-c", "echo tick@$$EPOCHREALTIME >> $MARKS"]
 	poll(t, "10 runs", func() bool { return len(markTimes(t, marks, "tick")) >= 11 })
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 	// The first run may have been due in the second uno started in: it is left out.
 	times := markTimes(t, marks, "tick")[1:11]
 	worst := 0.0
@@ -180,6 +181,7 @@ command = ["bash", "-c", "trap '' TERM; sleep 1000 & echo $! > @DIR@/child; grep
 	}
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 	if !strings.Contains(p.stderr.String(), "cron run timed out; stopping it") {
 		t.Errorf("no timeout line in uno's log:\n%s", p.stderr.String())
 	}
@@ -228,6 +230,7 @@ echo run >> $MARKS
 		poll(t, "5 runs", func() bool { return countMarks(t, marks, "run") >= 5 })
 		p.signal(syscall.SIGTERM)
 		p.expectExit(0)
+		noBug(t, p)
 		if n := countMarks(t, marks, "checked"); n < 12 {
 			t.Errorf("the runs checked %d orphans of the runs before them, want at least 12: %q", n, readMarks(t, marks))
 		}
@@ -267,6 +270,7 @@ command = ["bash", "-c", "echo tick >> $MARKS"]
 	waitMark(t, marks, "tick")
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 	if countMarks(t, marks, "long-term") != 1 {
 		t.Errorf("the run did not get its stop signal: %q", readMarks(t, marks))
 	}
@@ -330,6 +334,7 @@ command = ["sleep", "1000"]
 	}
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 }
 
 // TestCronCrontab: uno -C runs a plain crontab: environment lines, "# name:" comments, a
@@ -360,6 +365,7 @@ GREETING = "hello world"
 	}
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 
 	// crontab = "FILE" in uno.toml, beside a service.
 	cfgPath, marks2 := servicesSetup(t, `
@@ -375,6 +381,7 @@ command = ["sleep", "1000"]
 	waitMark(t, marks2, "from-tab")
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 }
 
 // TestCronRunOnStartAndJitter: run_on_start runs at once; jitter delays each run by up to its
@@ -399,6 +406,7 @@ command = ["bash", "-c", "echo spread@$$EPOCHREALTIME >> $MARKS"]
 	poll(t, "8 jittered runs", func() bool { return len(markTimes(t, marks, "spread")) >= 9 })
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 	first := markTimes(t, marks, "first")
 	if len(first) != 1 {
 		t.Fatalf("run_on_start: want one run of a yearly job, got %v", first)
@@ -443,6 +451,7 @@ func TestCronIdleWakeUps(t *testing.T) {
 	}
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
+	noBug(t, p)
 }
 
 // contextSwitches sums the voluntary and involuntary context switches of pid's threads.
@@ -466,4 +475,14 @@ func contextSwitches(t *testing.T, pid int) int {
 		}
 	}
 	return total
+}
+
+// noBug fails the test if uno logged a bug of its own (an illegal state change, for one).
+func noBug(t *testing.T, p *proc) {
+	t.Helper()
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, "bug:") {
+			t.Errorf("uno logged a bug: %s", line)
+		}
+	}
 }
