@@ -237,4 +237,3 @@ func value(text string, f field) (int, error) {
 
 // Every is the @every interval, or 0.
 func (s *Schedule) Every() time.Duration { return s.every }
-
