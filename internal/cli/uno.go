@@ -22,7 +22,8 @@ const defaultGrace = 5 * time.Second
 const unoUsageHead = `usage: uno [options] [--] program [args...]
        uno [options] -c FILE [-- program [args...]]
        uno [options] -f Procfile
-       uno check [-c FILE | -f Procfile]
+       uno [options] -C crontab
+       uno check [-c FILE | -f Procfile | -C crontab]
        uno ctl COMMAND ...   (uno ctl --help)
 `
 
@@ -314,7 +315,7 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	return inv, nil
 }
 
-// parseCheck reads "uno check [-c FILE | -f Procfile]": the table's -c, -f and -h.
+// parseCheck reads "uno check [-c FILE | -f Procfile | -C crontab]": the table's -c, -f, -C and -h.
 func parseCheck(inv *invocation, args []string, env lookupFunc) (*invocation, error) {
 	inv.check = true
 	opts := pickOptions(unoOptions(inv, new(int)), "config", "procfile", "crontab", "help")

@@ -127,6 +127,7 @@ func (sv *Supervisor) operatorStop(targets []*service) func() (bool, string, err
 	set := sv.withDependents(targets)
 	// The answer names what this request stops, not what had already ended.
 	var stopping []*service
+	sv.stopExtraRuns(set)
 	for _, s := range set {
 		s.held = true
 		s.restartPending = false

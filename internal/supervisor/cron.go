@@ -385,6 +385,15 @@ func (sv *Supervisor) dropExtraRun(s *service) {
 	s.job.parent.job.extra--
 }
 
+// stopExtraRuns has an operator's stop of jobs stop their extra runs too.
+func (sv *Supervisor) stopExtraRuns(jobs []*service) {
+	for _, s := range sv.services {
+		if s.job != nil && s.job.parent != nil && slices.Contains(jobs, s.job.parent) {
+			sv.stopSet[s] = true
+		}
+	}
+}
+
 // letRunFinish, for a reload that changed a job while it runs, keeps the run going: it started
 // under the old definition and ends under it; the new one applies from the next run.
 func (sv *Supervisor) letRunFinish(s *service) bool {

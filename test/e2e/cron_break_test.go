@@ -139,3 +139,38 @@ command = ["sh", "-c", "echo crit >> $MARKS; exit 5"]
 	}
 	t.Logf("stopped after %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestCronStopWithExtraRuns: uno ctl stop of an "allow" job stops its extra runs too, and the
+// job stays stopped until started again.
+func TestCronStopWithExtraRuns(t *testing.T) {
+	needRoot(t)
+	needBash(t)
+	p, marks, socket, _ := startControlled(t, `
+[services.many]
+type = "cron"
+schedule = "* * * * * *"
+concurrency = "allow"
+command = ["bash", "-c", "trap 'echo many-term >> $MARKS; exit 0' TERM; echo many-start >> $MARKS; sleep 1000 & wait"]
+`)
+	poll(t, "an extra run", func() bool {
+		st := statusOf(t, socket)["many"]
+		return st.Cron != nil && st.Cron.ExtraRuns >= 1
+	})
+	r := runCtl(t, socket, "stop", "many")
+	if r.code != 0 {
+		t.Fatalf("stop: %d %q", r.code, r.stderr)
+	}
+	poll(t, "every run stopped", func() bool {
+		st := statusOf(t, socket)["many"]
+		return st.State == "stopped" && st.Cron.ExtraRuns == 0 && countMarks(t, marks, "many-term") == countMarks(t, marks, "many-start")
+	})
+	started := countMarks(t, marks, "many-start")
+	r = runCtl(t, socket, "start", "many")
+	if r.code != 0 {
+		t.Fatalf("start: %d %q", r.code, r.stderr)
+	}
+	poll(t, "a run after the start", func() bool { return countMarks(t, marks, "many-start") > started })
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	noBug(t, p)
+}
