@@ -77,8 +77,8 @@ type Reply struct {
 // schema (docs/control.md): fields may be added, none renamed or removed within a version.
 type ServiceStatus struct {
 	Name  string `json:"name"`
-	Type  string `json:"type"`  // simple, oneshot, or program (single-program mode)
-	State string `json:"state"` // waiting, starting, running, backoff, stopping, completed, exited, failed, stopped
+	Type  string `json:"type"`  // simple, oneshot, cron, or program (single-program mode)
+	State string `json:"state"` // waiting, scheduled, starting, running, backoff, stopping, completed, exited, failed, stopped
 	Ready bool   `json:"ready"`
 	// Essential services decide the container's health and readiness.
 	Essential bool `json:"essential"`
