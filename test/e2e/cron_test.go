@@ -156,7 +156,15 @@ command = ["bash", "-c", "trap 'echo r-term >> $MARKS; exit 0' TERM; echo r-star
 func TestCronTimeout(t *testing.T) {
 	needRoot(t)
 	needBash(t)
-	p, marks, socket, cfgPath := startControlled(t, `
+	dir := t.TempDir()
+	job := script(t, dir, "hung.sh", `
+trap '' TERM
+bash -c 'trap "" TERM; `+hostPid+` > `+dir+`/child; exec sleep 1000' &
+`+hostPid+` > `+dir+`/job
+echo started >> "$MARKS"
+wait
+`)
+	p, marks, socket, _ := startControlled(t, `
 [uno]
 grace = "5s"
 
@@ -166,15 +174,21 @@ schedule = "@yearly"
 run_on_start = true
 timeout = "500ms"
 stop_timeout = "500ms"
-command = ["bash", "-c", "trap '' TERM; sleep 1000 & echo $! > @DIR@/child; grep NSpid /proc/self/status | cut -f2 > @DIR@/job; echo started >> $MARKS; wait"]
+command = ["bash", "`+job+`"]
 `)
-	dir := filepath.Dir(cfgPath)
 	waitMark(t, marks, "started")
-	job := readPid(t, filepath.Join(dir, "job"))
-	st := waitState(t, socket, "hung", "scheduled")
-	if alive(job) {
-		t.Errorf("the job's process %d is still alive", job)
+	jobPid := readPid(t, filepath.Join(dir, "job"))
+	child := readPid(t, filepath.Join(dir, "child"))
+	if !alive(child) {
+		t.Fatalf("the job's child %d is not running: the test cannot tell that the timeout killed it", child)
 	}
+	st := waitState(t, socket, "hung", "scheduled")
+	if alive(jobPid) {
+		t.Errorf("the job's process %d is still alive", jobPid)
+	}
+	// Both ignore SIGTERM: only the SIGKILL to the run's process group, at stop_timeout, ends
+	// the child (a zombie until uno reaps it counts as dead).
+	poll(t, "the job's child gone", func() bool { return !alive(child) })
 	if st.Cron == nil || st.Cron.Timeouts != 1 || st.Cron.Failures != 1 || st.Cron.LastRun == nil ||
 		!strings.Contains(st.Cron.LastRun.Result, "SIGKILL") {
 		t.Errorf("want one timeout, one failure, a last run killed by SIGKILL: %+v %+v", st.Cron, st.Cron.LastRun)
@@ -185,9 +199,21 @@ command = ["bash", "-c", "trap '' TERM; sleep 1000 & echo $! > @DIR@/child; grep
 	if !strings.Contains(p.stderr.String(), "cron run timed out; stopping it") {
 		t.Errorf("no timeout line in uno's log:\n%s", p.stderr.String())
 	}
-	// The sleep was in the job's process group: the SIGKILL took it too. Its pid is the PID
-	// namespace's, which is gone with uno: that the namespace could end proves it died.
-	_ = marks
+}
+
+// hostPid is bash that prints the shell's own pid as the host sees it (the first field of NSpid):
+// the test's /proc is the host's, read here by bash itself through a redirection (a child such as
+// grep reading /proc/self would give its own pid).
+const hostPid = `while read -r k v rest; do if [ "$k" = NSpid: ]; then echo "$v"; fi; done < /proc/self/status`
+
+// script writes a shell script for a job to run, and returns its path.
+func script(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // readPid reads a pid a job wrote (as the host sees it: NSpid's first field).
@@ -211,26 +237,33 @@ func TestCronOrphansReapedBeforeNextRun(t *testing.T) {
 		t.Skip("setsid not installed (util-linux)")
 	}
 	both(t, func(t *testing.T, m mode) {
+		dir := t.TempDir()
+		leaver := script(t, dir, "leaver.sh", `
+for pid in $(cat `+dir+`/orphans 2>/dev/null); do
+  echo checked >> "$MARKS"
+  state=$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null) && echo "left-$pid-$state" >> "$MARKS"
+done
+: > `+dir+`/orphans
+for i in 1 2 3; do setsid bash -c '`+hostPid+` >> `+dir+`/orphans; exec sleep 0.2' & done
+# Until the three are in sessions of their own: the run's end sends its group SIGTERM.
+while [ "$(wc -l < `+dir+`/orphans)" -lt 3 ]; do sleep 0.01; done
+# The pids are the host's, of the orphans themselves (bash, or the sleep it became).
+for pid in $(cat `+dir+`/orphans); do read -r c < /proc/$pid/comm && echo "comm-$c" >> "$MARKS"; done
+echo run >> "$MARKS"
+`)
 		p, marks := startServices(t, startOpts{mode: m}, `
 [services.leaver]
 type = "cron"
 schedule = "* * * * * *"
-command = ["bash", "-c", '''
-for pid in $(cat @DIR@/orphans 2>/dev/null); do
-  echo checked >> $MARKS
-  state=$(cut -d' ' -f3 /proc/$$pid/stat 2>/dev/null) && echo "left-$$pid-$$state" >> $MARKS
-done
-: > @DIR@/orphans
-for i in 1 2 3; do setsid bash -c 'grep NSpid /proc/self/status | cut -f2 >> @DIR@/orphans; exec sleep 0.2' & done
-# Until the three are in sessions of their own: the run's end sends its group SIGTERM.
-while [ "$(wc -l < @DIR@/orphans)" -lt 3 ]; do sleep 0.01; done
-echo run >> $MARKS
-''']
+command = ["bash", "`+leaver+`"]
 `)
 		poll(t, "5 runs", func() bool { return countMarks(t, marks, "run") >= 5 })
 		p.signal(syscall.SIGTERM)
 		p.expectExit(0)
 		noBug(t, p)
+		if n := countMarks(t, marks, "comm-bash") + countMarks(t, marks, "comm-sleep"); n < 9 {
+			t.Errorf("%d orphans seen as bash or sleep when they were started, want 9 (3 a run, in 3 of the 5 runs at least: an orphan may be gone already): %q", n, readMarks(t, marks))
+		}
 		if n := countMarks(t, marks, "checked"); n < 12 {
 			t.Errorf("the runs checked %d orphans of the runs before them, want at least 12: %q", n, readMarks(t, marks))
 		}
