@@ -222,3 +222,28 @@ command = ["sh", "-c", "trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; d
 		t.Errorf("the job started %d times once the stop began", n)
 	}
 }
+
+// TestSameCronDefinition: a job written again, moved in the file or with its zone loaded anew,
+// is the same job (a reload leaves it alone); a new schedule is a change.
+func TestSameCronDefinition(t *testing.T) {
+	load := func(toml string) *config.Service {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "uno.toml")
+		if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Service("j")
+	}
+	const job = "[services.j]\ntype = \"cron\"\nschedule = \"0 3 * * *\"\ntimezone = \"America/New_York\"\ncommand = \"x\"\n"
+	a, b := load(job), load("# moved down\n\n"+job)
+	if !sameDefinition(a, b) {
+		t.Errorf("the same job, two lines down, counts as changed")
+	}
+	if c := load(strings.Replace(job, "0 3", "0 4", 1)); sameDefinition(a, c) {
+		t.Errorf("a new schedule counts as the same job")
+	}
+}

@@ -167,6 +167,12 @@ func sameDefinition(a, b *config.Service) bool {
 			r.Line = 0
 			c.Ready = &r
 		}
+		if c.Cron != nil {
+			// The zone is compared by name: each load makes a new *time.Location.
+			cr := *c.Cron
+			cr.Line, cr.Location = 0, nil
+			c.Cron = &cr
+		}
 		c.DependsOn = slices.Clone(c.DependsOn)
 		for i := range c.DependsOn {
 			c.DependsOn[i].Line = 0
