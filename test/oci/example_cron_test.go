@@ -1,6 +1,8 @@
 package oci
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +14,11 @@ import (
 func TestExampleNightlyReport(t *testing.T) {
 	eachRuntime(t, func(t *testing.T, rt string) {
 		img := buildImage(t, "examples/nightly-report/Dockerfile")
+		// busybox has no zoneinfo: a job with a time zone is refused, and says what to do.
+		tz := "[services.j]\ntype = \"cron\"\nschedule = \"@daily\"\ntimezone = \"Europe/Warsaw\"\ncommand = \"true\"\n"
+		if err := os.WriteFile(filepath.Join(img.rootfs, "etc/uno/tz.toml"), []byte(tz), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		c := runImage(t, rt, img)
 		c.waitEvent(unoEvent{"cron run done", "report"}, 1)
 		inOrder(t, c, unoEvent{"service ready", "web"}, unoEvent{"cron job scheduled", "report"}, unoEvent{"service started", "report"})
@@ -36,6 +43,10 @@ func TestExampleNightlyReport(t *testing.T) {
 			if out, err := c.ctl(append([]string{"exec", c.id}, img.healthcheck...)...); err != nil || !strings.HasPrefix(out, "healthy") {
 				t.Errorf("HEALTHCHECK %q: %v: %s", img.healthcheck, err, out)
 			}
+		}
+		out, err = c.ctl("exec", c.id, "/usr/bin/uno", "check", "-c", "/etc/uno/tz.toml")
+		if err == nil || !strings.Contains(out, `/etc/uno/tz.toml:4: services.j.timezone: unknown time zone "Europe/Warsaw"; this system has no /usr/share/zoneinfo: install tzdata in the image, or mount the host's /usr/share/zoneinfo`) {
+			t.Errorf("uno check of a time zone without zoneinfo: %v\n%s", err, out)
 		}
 		c.kill("TERM")
 		if code := c.wait(deadline); code != 0 {
