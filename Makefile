@@ -23,7 +23,8 @@ FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
-# The cron part compares uno -C with supercronic, built from the Go module proxy.
+# supercronic, from the Go module proxy: the cron part of make bench compares uno -C with it, and
+# a test runs it beside uno (test/e2e/cron_peer_test.go).
 SUPERCRONIC_VERSION := v0.2.48
 
 .PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines demo bench bench-deps clean
@@ -46,6 +47,7 @@ test-deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@test -x bin/tools/supercronic || GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/aptible/supercronic@$(SUPERCRONIC_VERSION)
 
 # staticcheck comes through the Go module proxy, pinned, into bin/tools.
 STATICCHECK := bin/tools/staticcheck
