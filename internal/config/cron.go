@@ -5,6 +5,7 @@ package config
 
 import (
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/uno-init/uno/internal/cron"
@@ -57,18 +58,18 @@ func (l *loader) cronJob(file, prefix string, t *table, s *Service) {
 	if s.Type != Cron {
 		for _, k := range cronKeys {
 			if v := t.get(k); v != nil {
-				l.errorf(file, v.line, key(k), "only a cron job takes %s: add type = \"cron\"", k)
+				l.cronError(file, v.line, key(k), "only a cron job takes "+k+": add type = \"cron\"")
 			}
 		}
 		return
 	}
 	for _, k := range []string{"restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit", "restart_window"} {
 		if v := t.get(k); v != nil {
-			l.errorf(file, v.line, key(k), "a cron job is not restarted: the schedule is the retry")
+			l.cronError(file, v.line, key(k), "a cron job is not restarted: the schedule is the retry")
 		}
 	}
 	if v := t.get("ready"); v != nil {
-		l.errorf(file, v.line, key("ready"), "a cron job has no readiness check: each run starts and ends")
+		l.cronError(file, v.line, key("ready"), "a cron job has no readiness check: each run starts and ends")
 	}
 	c := &CronSpec{Concurrency: Forbid, Zone: "UTC", Location: time.UTC}
 	if v := t.get("schedule"); v != nil {
@@ -76,12 +77,12 @@ func (l *loader) cronJob(file, prefix string, t *table, s *Service) {
 			c.Expr, c.Line = expr, v.line
 			sched, err := cron.Parse(expr)
 			if err != nil {
-				l.errorf(file, v.line, key("schedule"), "%v", err)
+				l.cronError(file, v.line, key("schedule"), err.Error())
 			}
 			c.Schedule = sched
 		}
 	} else {
-		l.errorf(file, s.Line, prefix[:len(prefix)-1], "a cron job needs a schedule, such as schedule = \"0 3 * * *\" or \"@every 10m\"")
+		l.cronError(file, s.Line, prefix[:len(prefix)-1], "a cron job needs a schedule, such as schedule = \"0 3 * * *\" or \"@every 10m\"")
 	}
 	if v := t.get("timezone"); v != nil {
 		if zone, ok := l.str(file, key("timezone"), v); ok {
@@ -111,9 +112,9 @@ func (l *loader) cronJob(file, prefix string, t *table, s *Service) {
 		c.FailAfter = l.integer(file, key("fail_after"), v, 0)
 		switch {
 		case c.FailAfter < 1:
-			l.errorf(file, v.line, key("fail_after"), "must be at least 1")
+			l.cronError(file, v.line, key("fail_after"), "must be at least 1")
 		case !s.Essential:
-			l.errorf(file, v.line, key("fail_after"), "needs essential = true: a job that is not essential never stops the container")
+			l.cronError(file, v.line, key("fail_after"), "needs essential = true: a job that is not essential never stops the container")
 		}
 	} else if s.Essential {
 		c.FailAfter = 1
@@ -121,11 +122,19 @@ func (l *loader) cronJob(file, prefix string, t *table, s *Service) {
 	s.Cron = c
 }
 
+// cronError reports a problem with one of a job's keys. It is kept out of line: errorf inlines
+// at each call, and a job has many messages, each of which would carry a copy.
+//
+//go:noinline
+func (l *loader) cronError(file string, line int, key, msg string) {
+	l.errorf(file, line, key, "%s", msg)
+}
+
 // zone loads a time zone from the system's zoneinfo (uno does not carry its own copy: it would
 // cost 450 KB of every binary).
 func (l *loader) zone(file, key string, line int, name string) *time.Location {
 	if name == "" {
-		l.errorf(file, line, key, "empty time zone: leave it out for UTC")
+		l.cronError(file, line, key, "empty time zone: leave it out for UTC")
 		return nil
 	}
 	loc, err := time.LoadLocation(name)
@@ -136,7 +145,7 @@ func (l *loader) zone(file, key string, line int, name string) *time.Location {
 		} else {
 			hint = "; names are as in /usr/share/zoneinfo, such as Europe/Warsaw or America/New_York (install tzdata if it is missing)"
 		}
-		l.errorf(file, line, key, "unknown time zone %q%s", name, hint)
+		l.cronError(file, line, key, "unknown time zone "+strconv.Quote(name)+hint)
 		return nil
 	}
 	return loc

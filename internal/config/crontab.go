@@ -43,9 +43,6 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 	prefix := crontabPrefix(file)
 	for i, text := range strings.Split(normalizeText(data), "\n") {
 		line := i + 1
-		fail := func(format string, args ...any) error {
-			return &PosError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
-		}
 		text = strings.TrimSpace(text)
 		if text == "" {
 			continue
@@ -54,7 +51,7 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 			if n, ok := strings.CutPrefix(strings.TrimSpace(text[1:]), "name:"); ok {
 				name, nameLine = strings.TrimSpace(n), line
 				if !isServiceName(name) {
-					return nil, fail("invalid job name %s: use letters, digits, '_', '.' and '-'", quoteExcerpt(name))
+					return nil, crontabError(file, line, "invalid job name "+quoteExcerpt(name)+": use letters, digits, '_', '.' and '-'")
 				}
 			}
 			continue
@@ -63,7 +60,7 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 			k, v, ok := strings.Cut(text, "=")
 			k = strings.TrimSpace(k)
 			if !ok || !isEnvName(k) {
-				return nil, fail("want a job (MIN HOUR DOM MONTH DOW command) or NAME=value, got %s", quoteExcerpt(text))
+				return nil, crontabError(file, line, "want a job (MIN HOUR DOM MONTH DOW command) or NAME=value, got "+quoteExcerpt(text))
 			}
 			v = unquoteCron(strings.TrimSpace(v))
 			if k == "CRON_TZ" {
@@ -75,10 +72,10 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 		}
 		expr, command, err := splitCrontabLine(text)
 		if err != nil {
-			return nil, fail("%v", err)
+			return nil, crontabError(file, line, err.Error())
 		}
 		if _, err := cron.Parse(expr); err != nil {
-			return nil, fail("schedule %q: %v", expr, err)
+			return nil, crontabError(file, line, "schedule "+strconv.Quote(expr)+": "+err.Error())
 		}
 		job := name
 		if job == "" || nameLine != line-1 {
@@ -86,7 +83,7 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 		}
 		name = ""
 		if first, dup := seen[job]; dup {
-			return nil, fail("job %q defined twice (first on line %d)", job, first)
+			return nil, crontabError(file, line, "job "+strconv.Quote(job)+" defined twice (first on line "+strconv.Itoa(first)+")")
 		}
 		seen[job] = line
 		entries = append(entries, CrontabEntry{Name: job, Expr: expr, Command: command, Line: line, Env: append([]string(nil), env...), Zone: zone})
@@ -95,6 +92,13 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 		return nil, &PosError{File: file, Msg: "no jobs: want MIN HOUR DOM MONTH DOW command lines"}
 	}
 	return entries, nil
+}
+
+// crontabError is a crontab's error at a line (kept out of line: it is called from many places).
+//
+//go:noinline
+func crontabError(file string, line int, msg string) error {
+	return &PosError{File: file, Line: line, Msg: msg}
 }
 
 // crontabPrefix makes a service name's start from the file's name: "/etc/crontab" -> "crontab".
@@ -190,7 +194,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 		if key == "" {
 			l.errs = append(l.errs, fmt.Errorf("cannot read crontab: %w", unwrapPath(err, path)))
 		} else {
-			l.errorf(file, line, key, "cannot read crontab: %v", unwrapPath(err, path))
+			l.cronError(file, line, key, "cannot read crontab: "+unwrapPath(err, path).Error())
 		}
 		return
 	}
@@ -201,7 +205,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 	}
 	for _, e := range entries {
 		if prev := cfg.Service(e.Name); prev != nil {
-			l.errorf(path, e.Line, "", "job %q: a service of that name is defined in %s:%d", e.Name, prev.File, prev.Line)
+			l.cronError(path, e.Line, "", "job "+strconv.Quote(e.Name)+": a service of that name is defined in "+prev.File+":"+strconv.Itoa(prev.Line))
 			continue
 		}
 		env := newEnv(l.environ)
