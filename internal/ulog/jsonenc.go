@@ -1,0 +1,144 @@
+package ulog
+
+import (
+	"unicode/utf8"
+)
+
+// The JSON encoding of log lines, by hand: encoding/json's reflection would cost a line's worth
+// of time for each field, and these run for every line a service writes.
+
+const hexDigits = "0123456789abcdef"
+
+// safeASCII[b] says b is written as itself inside a JSON string.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return
+}()
+
+// AppendString appends s as a JSON string, quotes included. Control characters are escaped,
+// and so are U+2028 and U+2029 (which some JavaScript parsers take as line ends); each byte of
+// invalid UTF-8 becomes U+FFFD, so that the output is always valid JSON in valid UTF-8.
+func AppendString(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	dst = AppendStringBody(dst, s)
+	return append(dst, '"')
+}
+
+// AppendStringBody is AppendString without the quotes.
+func AppendStringBody(dst, s []byte) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if safeASCII[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			switch r {
+			case '\u2028':
+				dst = append(dst, `\u2028`...)
+			case '\u2029':
+				dst = append(dst, `\u2029`...)
+			default:
+				dst = append(dst, `\ufffd`...)
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}
+
+// AppendTime appends a time given in Unix milliseconds as RFC 3339 in UTC with milliseconds,
+// "2026-11-29T18:25:44.123Z", without quotes. It is written by hand because it runs once per
+// batch of lines, and time.Format's layout parsing would be most of that batch's cost.
+func AppendTime(dst []byte, unixMilli int64) []byte {
+	secs := unixMilli / 1000
+	ms := int(unixMilli % 1000)
+	if ms < 0 {
+		ms += 1000
+		secs--
+	}
+	days := secs / 86400
+	rem := int(secs % 86400)
+	if rem < 0 {
+		rem += 86400
+		days--
+	}
+	y, mo, d := civil(days)
+	dst = appendInt(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendInt(dst, mo, 2)
+	dst = append(dst, '-')
+	dst = appendInt(dst, d, 2)
+	dst = append(dst, 'T')
+	dst = appendInt(dst, rem/3600, 2)
+	dst = append(dst, ':')
+	dst = appendInt(dst, rem/60%60, 2)
+	dst = append(dst, ':')
+	dst = appendInt(dst, rem%60, 2)
+	dst = append(dst, '.')
+	dst = appendInt(dst, ms, 3)
+	return append(dst, 'Z')
+}
+
+// civil converts days since 1970-01-01 to a date (Howard Hinnant's days_from_civil, inverted).
+func civil(days int64) (year, month, day int) {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	return int(y), int(m), int(d)
+}
+
+func appendInt(dst []byte, v, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for v >= 10 || width > 1 {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	i--
+	buf[i] = byte('0' + v)
+	return append(dst, buf[i:]...)
+}
