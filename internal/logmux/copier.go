@@ -144,10 +144,11 @@ func (c *copier) consume(kept, n int) (int, bool) {
 		last := ends[len(ends)-1]
 		c.svc.counters[c.stream].lines.Add(uint64(len(ends)))
 		admitted := ends
+		var report uint64
 		if c.lim != nil {
-			k, report := c.lim.take(len(ends))
+			var k int
+			k, report = c.lim.take(len(ends))
 			c.svc.dropped.Add(uint64(len(ends) - k))
-			c.writeDropped(report)
 			admitted = ends[:k]
 		}
 		if len(admitted) > 0 {
@@ -157,6 +158,8 @@ func (c *copier) consume(kept, n int) (int, bool) {
 				c.writePieces(data[:upto], admitted)
 			}
 		}
+		// After the lines let through, which came before those dropped.
+		c.writeDropped(report)
 		c.cut = data[last-1] != '\n'
 		data = data[last:]
 		handed = true
@@ -234,7 +237,8 @@ func (c *copier) cutKept(kept int, full bool) int {
 	}
 	piece := data[:at]
 	c.svc.counters[c.stream].lines.Add(1)
-	if c.admit() {
+	ok, report := c.admit()
+	if ok {
 		c.hist.add(piece)
 		if !c.raw {
 			c.bufs.out = c.appendPiece(c.bufs.out[:0], piece, cut, c.timestamp())
@@ -242,6 +246,7 @@ func (c *copier) cutKept(kept int, full bool) int {
 			c.dest.mu.yield()
 		}
 	}
+	c.writeDropped(report)
 	c.cut = true
 	return copy(data, data[at:])
 }
@@ -264,7 +269,9 @@ func (c *copier) finish(kept int) {
 	}
 	line := c.bufs.read[:kept]
 	c.svc.counters[c.stream].lines.Add(1)
-	if !c.admit() {
+	ok, report := c.admit()
+	defer c.writeDropped(report)
+	if !ok {
 		return
 	}
 	c.hist.add(line)
@@ -275,17 +282,17 @@ func (c *copier) finish(kept int) {
 	c.emit(c.bufs.out)
 }
 
-// admit takes one line from the rate limit, if any, and writes a summary that is due.
-func (c *copier) admit() bool {
+// admit takes one line from the rate limit, if any, and returns a summary count that is due,
+// to be written after the line.
+func (c *copier) admit() (bool, uint64) {
 	if c.lim == nil {
-		return true
+		return true, 0
 	}
 	k, report := c.lim.take(1)
 	if k == 0 {
 		c.svc.dropped.Add(1)
 	}
-	c.writeDropped(report)
-	return k == 1
+	return k == 1, report
 }
 
 // writeDropped writes the summary of n lines dropped by the rate limit, as one of the

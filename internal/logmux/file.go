@@ -59,7 +59,8 @@ const (
 )
 
 func (m *Mux) openLogFile(service string, out config.Output) *logFile {
-	f := &logFile{m: m, name: service, path: out.File}
+	// The service holds the first reference, and each run's readers one each.
+	f := &logFile{m: m, name: service, path: out.File, refs: 1}
 	f.setLimits(out)
 	f.mu.Lock()
 	f.openLocked()

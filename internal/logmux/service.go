@@ -1,6 +1,10 @@
 package logmux
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -188,4 +192,43 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// fileTailBytes bounds how much of a log file FileTail reads: its last lines, not all of it.
+const fileTailBytes = 4 << 20
+
+// FileTail returns up to n last lines of a service's current log file, without their newlines,
+// read from its last 4 MiB.
+func (m *Mux) FileTail(name string, n int) ([][]byte, error) {
+	path := m.LogFile(name)
+	if path == "" {
+		return nil, fmt.Errorf("%s has no log_file", name)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	from := max(st.Size()-fileTailBytes, 0)
+	data := make([]byte, st.Size()-from)
+	k, err := f.ReadAt(data, from)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	data = bytes.TrimSuffix(data[:k], []byte("\n"))
+	if from > 0 {
+		// The first line read is likely the end of one: skip it.
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			data = data[i+1:]
+		}
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	return lines[max(len(lines)-n, 0):], nil
 }
