@@ -83,7 +83,11 @@ func scanObject(text []byte, keys []keySpan) ([]byte, []keySpan, bool) {
 			}
 			keys = append(keys, keySpan{from: from, to: s.at - 1, escaped: escaped})
 			s.skipSpace()
-			if !s.take(':') || !s.value(0) {
+			if !s.take(':') {
+				return nil, keys, false
+			}
+			s.skipSpace()
+			if !s.value(0) {
 				return nil, keys, false
 			}
 			bodyTo = s.at
