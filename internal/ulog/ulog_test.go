@@ -2,8 +2,12 @@ package ulog
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestFormat(t *testing.T) {
@@ -29,5 +33,47 @@ func TestLevelFor(t *testing.T) {
 		if got := LevelFor(v); got != want {
 			t.Errorf("LevelFor(%d) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// TestJSONFormat: uno's own JSON lines parse, carry the fixed keys, and an attribute named like
+// one keeps its name while uno's moves under "uno.".
+func TestJSONFormat(t *testing.T) {
+	var b bytes.Buffer
+	log := NewWith(&b, "uno", LevelFor(2), Options{JSON: true})
+	log.Info("service started", "service", "api", "pid", 12, "ok", true, "f", 1.5, "bad", "\xff\x01")
+	log.With("service", "db").WithGroup("g").Warn("w", slog.Group("a", "b", 2))
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%q", b.String())
+	}
+	var first, second map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatalf("%s: %v", lines[0], err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
+		t.Fatalf("%s: %v", lines[1], err)
+	}
+	want := map[string]any{"uno.service": "uno", "stream": "stderr", "uno.pid": float64(os.Getpid()), "level": "info",
+		"msg": "service started", "service": "api", "pid": 12.0, "ok": true, "f": 1.5, "bad": "\ufffd\x01"}
+	for k, v := range want {
+		if first[k] != v {
+			t.Errorf("%s = %v, want %v: %s", k, first[k], v, lines[0])
+		}
+	}
+	if ts, _ := first["time"].(string); len(ts) != len("2026-11-29T18:25:44.123Z") {
+		t.Errorf("time %q", ts)
+	}
+	if second["service"] != "db" || second["uno.service"] != "uno" || second["g.a.b"] != 2.0 || second["level"] != "warn" {
+		t.Errorf("%s", lines[1])
+	}
+}
+
+func TestTimestampedText(t *testing.T) {
+	var b bytes.Buffer
+	NewWith(&b, "uno", LevelFor(1), Options{Timestamps: true}).Info("hello", "k", "v")
+	ts, rest, _ := strings.Cut(b.String(), " ")
+	if _, err := time.Parse(time.RFC3339, ts); err != nil || rest != "uno: hello k=v\n" {
+		t.Errorf("%q: %v", b.String(), err)
 	}
 }
