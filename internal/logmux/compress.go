@@ -15,6 +15,7 @@ import (
 // the input's inode is then, or is dropped if that was rotated away. There is one compressor per
 // log file, and one temporary file, NAME.gz-tmp.
 func (f *logFile) compressor() {
+	defer close(f.compressed)
 	failed := map[uint64]bool{} // inodes that could not be compressed: left as they are
 	for range f.kick {
 		for {

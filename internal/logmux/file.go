@@ -48,6 +48,8 @@ type logFile struct {
 
 	reports reportLimiter
 	kick    chan struct{} // wakes the compressor; nil without log_compress
+	// compressed is closed when the compressor has ended, after release closed kick.
+	compressed chan struct{}
 }
 
 // checkEvery is how often the path is compared with the open file, to follow a directory that
@@ -75,6 +77,7 @@ func (f *logFile) setLimits(out config.Output) {
 	f.maxSize, f.maxFiles, f.compress = out.MaxSize, max(out.MaxFiles, 1), out.Compress
 	if f.compress && f.kick == nil {
 		f.kick = make(chan struct{}, 1)
+		f.compressed = make(chan struct{})
 		go f.compressor()
 		f.kickCompressor()
 	}
