@@ -38,6 +38,9 @@ type lineFormat struct {
 	jsonName, jsonStream []byte
 	// pid is the run's, once known (0: not yet asked, -1: asked, unknown).
 	pid int64
+	// jsonHead is what follows the time on every JSON line without renamed keys, built once
+	// the pid is known: `","service":"api","stream":"stdout","pid":12`.
+	jsonHead []byte
 }
 
 // appendPiece appends one piece as an output line; ts is the batch's time, already formatted.
@@ -68,11 +71,14 @@ func (c *copier) appendPiece(out, text []byte, kind pieceKind, ts []byte) []byte
 
 func (c *copier) appendJSON(out, text []byte, kind pieceKind, ts []byte) []byte {
 	f := &c.f
-	if f.pid == 0 {
-		f.pid = c.thisRun.waitPID()
+	if f.jsonHead == nil {
 		if f.pid == 0 {
-			f.pid = -1
+			f.pid = c.thisRun.waitPID()
+			if f.pid == 0 {
+				f.pid = -1
+			}
 		}
+		f.jsonHead = c.appendJSONHead(nil, nil, nil)[len(`{"time":"`):]
 	}
 	if kind != cut && len(text) > 0 && text[len(text)-1] == '\r' {
 		text = text[:len(text)-1] // a "\r\n" line end
@@ -82,7 +88,9 @@ func (c *copier) appendJSON(out, text []byte, kind pieceKind, ts []byte) []byte 
 			return merged
 		}
 	}
-	out = c.appendJSONHead(out, ts, nil)
+	out = append(out, `{"time":"`...)
+	out = append(out, ts...)
+	out = append(out, f.jsonHead...)
 	out = append(out, `,"msg":"`...)
 	out = ulog.AppendStringBody(out, text)
 	if kind == cut {

@@ -30,7 +30,9 @@ func (c *copier) appendMerged(out, text []byte, ts []byte) ([]byte, bool) {
 	if renamed {
 		out = c.appendJSONHead(out, ts, &names)
 	} else {
-		out = c.appendJSONHead(out, ts, nil)
+		out = append(out, `{"time":"`...)
+		out = append(out, ts...)
+		out = append(out, c.f.jsonHead...)
 	}
 	if len(keys) > 0 {
 		out = append(out, ',')

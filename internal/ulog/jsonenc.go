@@ -1,6 +1,7 @@
 package ulog
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -30,6 +31,13 @@ func AppendString(dst, s []byte) []byte {
 func AppendStringBody(dst, s []byte) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look: most log text is plain ASCII.
+		for i+8 <= len(s) && plain8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if safeASCII[b] {
@@ -71,6 +79,22 @@ func AppendStringBody(dst, s []byte) []byte {
 		i += size
 	}
 	return append(dst, s[start:]...)
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 says that none of the eight bytes of w is a control character, '"', '\\' or
+// non-ASCII: the bit tricks of "Bit Twiddling Hacks" (haszero, hasless).
+func plain8(w uint64) bool {
+	low := (w - ones*0x20) & ^w // high bit set in a byte < 0x20 (or a byte above one)
+	q := w ^ (ones * '"')       // zero where a byte is '"'
+	bs := w ^ (ones * '\\')     // zero where a byte is '\\'
+	quote := (q - ones) & ^q    // high bit set in a zero byte (or above one)
+	slash := (bs - ones) & ^bs
+	return (low|quote|slash|w)&highs == 0
 }
 
 // AppendTime appends a time given in Unix milliseconds as RFC 3339 in UTC with milliseconds,

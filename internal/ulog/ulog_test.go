@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestFormat(t *testing.T) {
@@ -75,5 +76,38 @@ func TestTimestampedText(t *testing.T) {
 	ts, rest, _ := strings.Cut(b.String(), " ")
 	if _, err := time.Parse(time.RFC3339, ts); err != nil || rest != "uno: hello k=v\n" {
 		t.Errorf("%q: %v", b.String(), err)
+	}
+}
+
+// TestAppendStringMatchesEncodingJSON: every string of bytes comes back from encoding/json as
+// itself, with U+FFFD for each invalid byte; the 8-byte fast path agrees with the slow one at
+// every position of every special byte.
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	specials := []byte{0, 1, 0x1f, ' ', '"', '\\', '/', 0x7f, 0x80, 0xc3, 0xff, 'a', '\n', '\r', '\t'}
+	for n := 0; n <= 17; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, sp := range specials {
+				in := bytes.Repeat([]byte{'x'}, n)
+				in[pos] = sp
+				out := AppendString(nil, in)
+				var got string
+				if err := json.Unmarshal(out, &got); err != nil {
+					t.Fatalf("%q -> %s: %v", in, out, err)
+				}
+				if want := strings.ToValidUTF8(string(in), "\uFFFD"); got != want {
+					t.Fatalf("%q -> %s -> %q, want %q", in, out, got, want)
+				}
+				if sp < 0x20 && bytes.IndexByte(out, sp) >= 0 {
+					t.Fatalf("%q: %q unescaped in %s", in, sp, out)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"é漢字😀", "\u2028\u2029", "\xe2\x82", "ok \xf0\x9f\x98"} {
+		out := AppendString(nil, []byte(s))
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil || !utf8.Valid(out) || bytes.Contains(out, []byte("\u2028")) {
+			t.Errorf("%q -> %s (%v)", s, out, err)
+		}
 	}
 }
