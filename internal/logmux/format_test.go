@@ -281,20 +281,3 @@ func TestPrefixTimestampsParseAndAreMonotonic(t *testing.T) {
 		t.Errorf("%d lines, want %d", n, 6*20000)
 	}
 }
-
-// TestAppendTimeMatchesTimeFormat: the hand-written time format agrees with package time over
-// leap years, the epoch, and far dates.
-func TestAppendTimeMatchesTimeFormat(t *testing.T) {
-	for _, ms := range []int64{0, 1, 999, 951782400000, 951868799999, 4107542400000, 253402300799999, time.Now().UnixMilli()} {
-		want := time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
-		if got := string(appendTimeForTest(ms)); got != want {
-			t.Errorf("%d: %s, want %s", ms, got, want)
-		}
-	}
-	for ms := int64(0); ms < 4102444800000; ms += 86400000*17 + 3600123 {
-		want := time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
-		if got := string(appendTimeForTest(ms)); got != want {
-			t.Fatalf("%d: %s, want %s", ms, got, want)
-		}
-	}
-}

@@ -1,6 +1,7 @@
 package logmux
 
 import (
+	"encoding/json"
 	"unicode/utf8"
 )
 
@@ -57,7 +58,10 @@ func hasKey(text []byte, keys []keySpan, name string) bool {
 			}
 			continue
 		}
-		if s, ok := unquote(raw); ok && s == name {
+		// Rare (a key written with escapes): encoding/json's decoding, already in uno for the
+		// control protocol, rather than one more of uno's own.
+		var s string
+		if json.Unmarshal(text[k.from-1:k.to+1], &s) == nil && s == name {
 			return true
 		}
 	}
@@ -290,62 +294,4 @@ func isHex4(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// unquote decodes the body of a JSON string already scanned as valid. Surrogate pairs are
-// decoded; a lone surrogate becomes U+FFFD, as encoding/json does.
-func unquote(raw []byte) (string, bool) {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		b := raw[i]
-		if b != '\\' {
-			out = append(out, b)
-			continue
-		}
-		i++
-		switch raw[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := hex4(raw[i+1 : i+5])
-			i += 4
-			if 0xD800 <= r && r < 0xDC00 && i+6 < len(raw)+0 && raw[i+1] == '\\' && raw[i+2] == 'u' {
-				if r2 := hex4(raw[i+3 : i+7]); 0xDC00 <= r2 && r2 < 0xE000 {
-					r = (r-0xD800)<<10 + (r2 - 0xDC00) + 0x10000
-					i += 6
-				}
-			}
-			if 0xD800 <= r && r < 0xE000 {
-				r = utf8.RuneError
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			out = append(out, raw[i])
-		}
-	}
-	return string(out), true
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		r <<= 4
-		switch {
-		case '0' <= c && c <= '9':
-			r |= rune(c - '0')
-		case 'a' <= c && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		default:
-			r |= rune(c - 'A' + 10)
-		}
-	}
-	return r
 }

@@ -2,6 +2,7 @@ package ulog
 
 import (
 	"encoding/binary"
+	"time"
 	"unicode/utf8"
 )
 
@@ -98,71 +99,7 @@ func plain8(w uint64) bool {
 }
 
 // AppendTime appends a time given in Unix milliseconds as RFC 3339 in UTC with milliseconds,
-// "2026-11-29T18:25:44.123Z", without quotes. It is written by hand because it runs once per
-// batch of lines, and time.Format's layout parsing would be most of that batch's cost.
+// "2026-11-29T18:25:44.123Z", without quotes. Callers format it once per batch of lines.
 func AppendTime(dst []byte, unixMilli int64) []byte {
-	secs := unixMilli / 1000
-	ms := int(unixMilli % 1000)
-	if ms < 0 {
-		ms += 1000
-		secs--
-	}
-	days := secs / 86400
-	rem := int(secs % 86400)
-	if rem < 0 {
-		rem += 86400
-		days--
-	}
-	y, mo, d := civil(days)
-	dst = appendInt(dst, y, 4)
-	dst = append(dst, '-')
-	dst = appendInt(dst, mo, 2)
-	dst = append(dst, '-')
-	dst = appendInt(dst, d, 2)
-	dst = append(dst, 'T')
-	dst = appendInt(dst, rem/3600, 2)
-	dst = append(dst, ':')
-	dst = appendInt(dst, rem/60%60, 2)
-	dst = append(dst, ':')
-	dst = appendInt(dst, rem%60, 2)
-	dst = append(dst, '.')
-	dst = appendInt(dst, ms, 3)
-	return append(dst, 'Z')
-}
-
-// civil converts days since 1970-01-01 to a date (Howard Hinnant's days_from_civil, inverted).
-func civil(days int64) (year, month, day int) {
-	z := days + 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y := yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d := doy - (153*mp+2)/5 + 1
-	m := mp + 3
-	if m > 12 {
-		m -= 12
-	}
-	if m <= 2 {
-		y++
-	}
-	return int(y), int(m), int(d)
-}
-
-func appendInt(dst []byte, v, width int) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for v >= 10 || width > 1 {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		width--
-	}
-	i--
-	buf[i] = byte('0' + v)
-	return append(dst, buf[i:]...)
+	return time.UnixMilli(unixMilli).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
 }
