@@ -85,6 +85,9 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 	// uno's own lines are in the services' default format, so that a log pipeline reading
 	// uno's stderr meets one format.
 	log := ulog.NewWith(logOut, "uno", inv.level, ulog.Options{JSON: cfg.LogFormat == config.FormatJSON, Timestamps: cfg.LogTimestamps})
+	if cfg.LogFormat == config.FormatJSON {
+		logOut.SetJSON()
+	}
 	mux.SetLog(log)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)

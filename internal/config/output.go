@@ -4,6 +4,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -116,6 +117,11 @@ func (l *loader) output(cfg *Config, file, prefix string, get func(string) *node
 			o.File = filepath.Clean(l.expand(file, key("log_file"), v.line, path, env))
 			if !filepath.IsAbs(o.File) {
 				l.errorf(file, v.line, key("log_file"), "must be an absolute path, got %q", path)
+			} else if st, err := os.Stat(filepath.Dir(o.File)); err != nil || !st.IsDir() {
+				// Not an error: the service runs, its lines go to uno's output until the
+				// directory exists (a volume mounted later).
+				l.warnings = append(l.warnings, (&PosError{File: file, Line: v.line, Key: key("log_file"),
+					Msg: filepath.Dir(o.File) + " is not a directory: the lines go to uno's output until it is"}).Error())
 			}
 		}
 		o.MaxSize, o.MaxFiles = DefaultLogMaxSize, DefaultLogMaxFiles

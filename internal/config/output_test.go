@@ -83,6 +83,17 @@ func TestOutputErrors(t *testing.T) {
 	}
 }
 
+func TestLogFileDirectoryMissingWarns(t *testing.T) {
+	_, cfg, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\nlog_file = \"/nonexistent/dir/a.log\"\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "uno.toml:3: services.a.log_file: /nonexistent/dir is not a directory: the lines go to uno's output until it is"
+	if len(cfg.Warnings) != 1 || !strings.HasSuffix(cfg.Warnings[0], want) {
+		t.Errorf("warnings %q, want %q", cfg.Warnings, want)
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for s, want := range map[string]int64{"0": 0, "4096": 4096, "10MiB": 10 << 20, "512KiB": 512 << 10, "1GiB": 1 << 30, "100KB": 100000, "10M": 10 << 20, "7B": 7, "2 MiB": 2 << 20} {
 		if got, ok := ParseSize(s); !ok || got != want {

@@ -111,3 +111,43 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// blockedWriter blocks every Write until released.
+type blockedWriter struct {
+	release chan struct{}
+	buf     bytes.Buffer
+}
+
+func (b *blockedWriter) Write(p []byte) (int, error) {
+	<-b.release
+	return b.buf.Write(p)
+}
+
+// TestAsyncDroppedLineInJSON: with SetJSON the count of dropped lines is a JSON line too.
+func TestAsyncDroppedLineInJSON(t *testing.T) {
+	w := &blockedWriter{release: make(chan struct{})}
+	a := NewAsync(w, 1)
+	a.SetJSON()
+	for range 10 {
+		a.Write([]byte("{}\n"))
+	}
+	close(w.release)
+	a.Close(time.Minute)
+	lines := strings.Split(strings.TrimSuffix(w.buf.String(), "\n"), "\n")
+	var rec struct {
+		Service, Level string
+		Dropped        int
+	}
+	// The count comes after the line being written when the queue filled: not always last.
+	for _, l := range lines {
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		if rec.Dropped > 0 {
+			break
+		}
+	}
+	if rec.Service != "uno" || rec.Level != "warn" || rec.Dropped+len(lines)-1 != 10 {
+		t.Errorf("lines %q: the count %+v", lines, rec)
+	}
+}
