@@ -183,3 +183,23 @@ func readOneFile(t *testing.T, name string) []string {
 	}
 	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }
+
+// TestStoppedReaderDoesNotHoldTheFile: with a log_file and no log_tee, a reader of uno's stdout
+// that stopped holds nothing: every line gets to the file.
+func TestStoppedReaderDoesNotHoldTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.log")
+	gate := &gateWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(gate.release)
+	m := New(gate, gate, Options{Names: []string{"api"}})
+	feedRun(t, m, "api", config.Output{Format: config.FormatPrefix, File: path, MaxFiles: 2}, 1, Stdout, numberedLines("api", 0, 100000, 40))
+	waitIdle(t, m)
+	lines, _ := readLogFiles(t, path)
+	if n := checkSequence(t, lines, "api | ", "api", 0); n != 100000 {
+		t.Errorf("%d lines in the file, want 100000", n)
+	}
+	select {
+	case <-gate.entered:
+		t.Errorf("something was written to the stopped stdout")
+	default:
+	}
+}

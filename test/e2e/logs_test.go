@@ -213,3 +213,59 @@ func readRotated(t *testing.T, path string) []string {
 	}
 	return all
 }
+
+// TestFullLogDiskThroughUno: the service's log directory is a small tmpfs that fills: the service
+// runs to its end, the lines that did not fit come out on uno's stdout (none lost, none twice),
+// and uno reports the error once.
+func TestFullLogDiskThroughUno(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+	})
+	const n = 20000
+	cfgPath, _ := servicesSetup(t, fmt.Sprintf(`
+[services.flood]
+essential = false
+command = ["sh", "-c", 'i=0; while [ $$i -lt %d ]; do echo "line $$i"; i=$$((i+1)); done']
+log_file = %q
+`, n, filepath.Join(dir, "flood.log")))
+	p := startUno(t, startOpts{mode: asPID1}, "-c", cfgPath, "--no-socket")
+	p.expectExit(0)
+	onStdout := p.rest()
+	data, err := os.ReadFile(filepath.Join(dir, "flood.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFile := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(inFile) == 0 || len(onStdout) == 0 {
+		t.Fatalf("%d lines in the file, %d on stdout: want both", len(inFile), len(onStdout))
+	}
+	// Each line once, in order on each side; a retry a second later may put later lines in
+	// the file again if a short batch fits in what the disk has left.
+	seen := make([]int, n)
+	for _, side := range [][]string{inFile, onStdout} {
+		last := -1
+		for _, l := range side {
+			var i int
+			if _, err := fmt.Sscanf(l, "flood | line %d", &i); err != nil || i <= last || i >= n {
+				t.Fatalf("line %q after %d (file %d lines, stdout %d)", l, last, len(inFile), len(onStdout))
+			}
+			last = i
+			seen[i]++
+		}
+	}
+	for i, c := range seen {
+		if c != 1 {
+			t.Fatalf("line %d seen %d times", i, c)
+		}
+	}
+	if c := strings.Count(p.stderr.String(), "cannot write log file"); c != 1 {
+		t.Errorf("the error reported %d times, want once:\n%s", c, p.stderr.String())
+	}
+}
