@@ -108,3 +108,25 @@ func TestRateLimitWithRawAndJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorReportsAtMostOnceAMinute: a log file's errors are let through once a minute, and the
+// next report says how many were held back.
+func TestErrorReportsAtMostOnceAMinute(t *testing.T) {
+	var r reportLimiter
+	if n, ok := r.due(); !ok || n != 0 {
+		t.Fatalf("first error: %d, %v; want reported", n, ok)
+	}
+	for range 100 {
+		if _, ok := r.due(); ok {
+			t.Fatal("a second report within the minute")
+		}
+	}
+	r.last = r.last.Add(-reportEvery - time.Millisecond)
+	if n, ok := r.due(); !ok || n != 100 {
+		t.Errorf("after a minute: %d, %v; want reported with 100 held back", n, ok)
+	}
+	r.due()
+	if n := r.resume(); n != 1 {
+		t.Errorf("resume: %d held back, want 1", n)
+	}
+}
