@@ -203,3 +203,21 @@ func TestStoppedReaderDoesNotHoldTheFile(t *testing.T) {
 	default:
 	}
 }
+
+// TestReloadKeepingFewerFiles: a reload lowering log_max_files removes the files beyond it.
+func TestReloadKeepingFewerFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.log")
+	m := New(io.Discard, io.Discard, Options{})
+	o := config.Output{Format: config.FormatPrefix, File: path, MaxSize: 4 << 10, MaxFiles: 10}
+	feedRun(t, m, "api", o, 1, Stdout, numberedLines("api", 0, 2000, 40))
+	waitIdle(t, m)
+	if _, err := os.Stat(path + ".10"); err != nil {
+		t.Fatalf("want 10 rotated files: %v", err)
+	}
+	o.MaxFiles = 3
+	feedRun(t, m, "api", o, 2, Stdout, "one more\n")
+	waitIdle(t, m)
+	if _, files := readLogFiles(t, path); files != 4 {
+		t.Errorf("%d files after lowering log_max_files to 3, want 4", files)
+	}
+}

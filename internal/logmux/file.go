@@ -74,7 +74,14 @@ func (m *Mux) openLogFile(service string, out config.Output) *logFile {
 func (f *logFile) setLimits(out config.Output) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.maxSize, f.maxFiles, f.compress = out.MaxSize, max(out.MaxFiles, 1), out.Compress
+	newMax := max(out.MaxFiles, 1)
+	// Fewer files kept after a reload: those beyond the new count go now, or they would stay
+	// for ever (a rotation removes only the last one it keeps).
+	for k := newMax + 1; f.maxFiles > 0 && k <= f.maxFiles; k++ {
+		os.Remove(f.rotatedName(k, false))
+		os.Remove(f.rotatedName(k, true))
+	}
+	f.maxSize, f.maxFiles, f.compress = out.MaxSize, newMax, out.Compress
 	if f.compress && f.kick == nil {
 		f.kick = make(chan struct{}, 1)
 		f.compressed = make(chan struct{})
