@@ -269,3 +269,36 @@ log_file = %q
 		t.Errorf("the error reported %d times, want once:\n%s", c, p.stderr.String())
 	}
 }
+
+// TestReloadChangesLogFileThroughUno: a reload that changes a service's log_file restarts it, and
+// its new run writes to the new file; the old file keeps the old run's lines.
+func TestReloadChangesLogFileThroughUno(t *testing.T) {
+	needRoot(t)
+	logDir := t.TempDir()
+	conf := func(file string) string {
+		return fmt.Sprintf(`
+[services.api]
+command = ["sh", "-c", 'echo "run $$$$"; echo started >> "$$MARKS"; exec sleep 1000']
+log_file = %q
+`, filepath.Join(logDir, file))
+	}
+	p, marks, socket, cfgPath := startControlled(t, conf("a.log"))
+	waitMark(t, marks, "started")
+	if err := os.WriteFile(cfgPath, []byte(conf("b.log")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCtl(t, socket, "reload"); r.code != 0 {
+		t.Fatalf("reload: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	poll(t, "the new run's line in b.log", func() bool {
+		data, _ := os.ReadFile(filepath.Join(logDir, "b.log"))
+		return bytes.HasPrefix(data, []byte("api | run "))
+	})
+	a, _ := os.ReadFile(filepath.Join(logDir, "a.log"))
+	b, _ := os.ReadFile(filepath.Join(logDir, "b.log"))
+	if !bytes.HasPrefix(a, []byte("api | run ")) || bytes.Count(a, []byte("\n")) != 1 || bytes.Count(b, []byte("\n")) != 1 || bytes.Equal(a, b) {
+		t.Errorf("a.log %q, b.log %q: want one run's line each, different pids", a, b)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
