@@ -322,3 +322,68 @@ depends_on = ["gains"]
 		p.expectExit(0)
 	})
 }
+
+// TestPrivilegesReload: a reload that changes a service's privilege keys restarts it with the new
+// ones, and one that removes them starts it as any other service again; a reload that leaves
+// them restarts nothing. A secret's file is read at each start, not at reload.
+func TestPrivilegesReload(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("one\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := func(keys string) string {
+		return fmt.Sprintf(`
+[services.s]
+command = ["sh", "-c", "echo secret=$$S; exec sleep 1007"]
+secrets = { S = %q }
+%s
+`, secret, keys)
+	}
+	p, _, socket, cfgPath := startControlled(t, conf(`capabilities = ["CAP_KILL"]`))
+	pidOf := func() int { return waitChildren(t, p, "sleep 1007")["sleep 1007"] }
+	p.expect(`^s \| secret=one$`)
+	first := pidOf()
+	if got := procStatus(t, first)["CapEff"]; got != "0000000000000020" {
+		t.Fatalf("CapEff %s", got)
+	}
+	reload := func(keys string) string {
+		t.Helper()
+		if err := os.WriteFile(cfgPath, []byte(conf(keys)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCtl(t, socket, "reload")
+		if r.code != 0 {
+			t.Fatalf("reload: %d %s %s", r.code, r.stdout, r.stderr)
+		}
+		return r.stdout
+	}
+	if err := os.WriteFile(secret, []byte("two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := reload(`capabilities = ["CAP_KILL"]`); !strings.Contains(out, "0 changed") {
+		t.Errorf("an unchanged reload: %s", out)
+	}
+	if kidsOf(t, p)["sleep 1007"] != first {
+		t.Errorf("an unchanged reload restarted s")
+	}
+
+	reload(`capabilities = ["CAP_CHOWN"]`)
+	p.expect(`^s \| secret=two$`)
+	var second int
+	poll(t, "s restarted", func() bool { second = kidsOf(t, p)["sleep 1007"]; return second != 0 && second != first })
+	if got := procStatus(t, second)["CapEff"]; got != "0000000000000001" {
+		t.Errorf("after the reload CapEff %s, want CAP_CHOWN only", got)
+	}
+	reload(``)
+	var third int
+	poll(t, "s restarted again", func() bool { third = kidsOf(t, p)["sleep 1007"]; return third != 0 && third != second })
+	if got, want := procStatus(t, third)["CapEff"], ownStatus(t, "CapEff"); got != want {
+		t.Errorf("without the key CapEff %s, want uno's %s", got, want)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
+func kidsOf(t *testing.T, p *proc) map[string]int { return unoChildren(t, p.cmd.Process.Pid) }
