@@ -81,7 +81,7 @@ func (l *loader) privileges(cfg *Config, file, prefix string, t *table, s *Servi
 	}
 	if v := t.get("env_file_suffix"); v != nil {
 		suffix, ok := l.str(file, key("env_file_suffix"), v)
-		if ok && !isEnvName("A"+suffix) {
+		if ok && (suffix == "" || !isEnvName("A"+suffix)) {
 			l.errorf(file, v.line, key("env_file_suffix"), "want a variable name ending such as \"_FILE\", got %q", suffix)
 			ok = false
 		}

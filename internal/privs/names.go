@@ -166,6 +166,7 @@ func LimitFromInt(n int64) (uint64, error) {
 // ParseSize reads a size in bytes: 65536, "64KiB", "64K", "8MiB", "1GiB", "2T" (powers of 1024,
 // as systemd and ulimit count). "64MB" is refused: a reader cannot tell 10^6 from 2^20.
 func ParseSize(v string) (uint64, error) {
+	v = strings.TrimSpace(v)
 	num := strings.TrimRight(v, "BiKMGTPbikmgtp")
 	unit := v[len(num):]
 	num = strings.TrimSpace(num)
