@@ -144,7 +144,7 @@ umask = "0027"
 nice = 10
 oom_score_adj = 500
 `, "--no-socket")
-		kids := waitChildren(t, p,  "sleep 1001", "sleep 1002", "sleep 1003", "sleep 1004", "sleep 1005")
+		kids := waitChildren(t, p, "sleep 1001", "sleep 1002", "sleep 1003", "sleep 1004", "sleep 1005")
 		sets := []string{"CapBnd", "CapPrm", "CapEff", "CapInh", "CapAmb"}
 		want := map[string]map[string]string{
 			// Without the keys: root's own sets, as before.
