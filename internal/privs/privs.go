@@ -65,49 +65,36 @@ type Identity struct {
 }
 
 // ShimArgs is the command line of the shim that applies s, becomes id (nil: stays uno's user),
-// sets the signal mask to mask, reports failures on fd report, and execs path as argv.
+// sets the signal mask to mask, reports failures on fd report, and execs path as argv. The
+// settings travel as one word of comma-separated hexadecimal numbers (see decode), the program's
+// path and arguments as they are.
 func ShimArgs(s *Settings, id *Identity, mask uint64, report int, path string, argv []string) []string {
-	args := []string{ShimName}
-	args = append(args, s.encode()...)
+	var flags uint64
+	for i, set := range []bool{s.NoNewPrivs, s.CapsSet, s.UmaskSet, s.NiceSet, s.OOMSet, id != nil} {
+		if set {
+			flags |= 1 << i
+		}
+	}
+	v := []uint64{flags, s.Caps, uint64(s.Umask), uint64(int64(s.Nice)), uint64(int64(s.OOM)), mask, uint64(report)}
 	if id != nil {
-		groups := make([]string, len(id.Groups))
-		for i, g := range id.Groups {
-			groups[i] = strconv.FormatUint(uint64(g), 10)
+		v = append(v, uint64(id.Uid), uint64(id.Gid), uint64(len(id.Groups)))
+		for _, g := range id.Groups {
+			v = append(v, uint64(g))
 		}
-		args = append(args, "id="+utoa(uint64(id.Uid))+":"+utoa(uint64(id.Gid))+":"+strings.Join(groups, ","))
 	}
-	args = append(args, "mask="+strconv.FormatUint(mask, 16), "report="+strconv.Itoa(report), "--", path)
-	return append(args, argv...)
-}
-
-func (s *Settings) encode() []string {
-	if s == nil {
-		return nil
-	}
-	var out []string
-	if s.NoNewPrivs {
-		out = append(out, "nnp")
-	}
-	if s.CapsSet {
-		out = append(out, "caps="+strconv.FormatUint(s.Caps, 16))
-	}
+	v = append(v, uint64(len(s.Rlimits)))
 	for _, r := range s.Rlimits {
-		hard := "-"
+		hardSet := uint64(0)
 		if r.HardSet {
-			hard = strconv.FormatUint(r.Hard, 10)
+			hardSet = 1
 		}
-		out = append(out, "rlimit="+r.Name+":"+utoa(r.Soft)+":"+hard)
+		v = append(v, uint64(r.Resource), r.Soft, r.Hard, hardSet)
 	}
-	if s.UmaskSet {
-		out = append(out, "umask="+strconv.FormatInt(int64(s.Umask), 8))
+	words := make([]string, len(v))
+	for i, n := range v {
+		words[i] = strconv.FormatUint(n, 16)
 	}
-	if s.NiceSet {
-		out = append(out, "nice="+strconv.Itoa(s.Nice))
-	}
-	if s.OOMSet {
-		out = append(out, "oom="+strconv.Itoa(s.OOM))
-	}
-	return out
+	return append([]string{ShimName, strings.Join(words, ","), path}, argv...)
 }
 
 // shimCall is a decoded shim command line.
@@ -120,100 +107,55 @@ type shimCall struct {
 	argv   []string
 }
 
+var errShimArgs = errors.New("bad command line")
+
 func decode(args []string) (*shimCall, error) {
-	c := &shimCall{report: -1}
-	for i, a := range args {
-		if a == "--" {
-			if len(args) < i+3 {
-				return nil, errors.New("no program after --")
-			}
-			c.path, c.argv = args[i+1], args[i+2:]
-			return c, nil
-		}
-		k, v, _ := strings.Cut(a, "=")
-		var err error
-		switch k {
-		case "nnp":
-			c.s.NoNewPrivs = true
-		case "caps":
-			c.s.CapsSet = true
-			c.s.Caps, err = strconv.ParseUint(v, 16, 64)
-		case "rlimit":
-			err = c.rlimit(v)
-		case "umask":
-			var n uint64
-			n, err = strconv.ParseUint(v, 8, 12)
-			c.s.UmaskSet, c.s.Umask = true, int(n)
-		case "nice":
-			c.s.NiceSet = true
-			c.s.Nice, err = strconv.Atoi(v)
-		case "oom":
-			c.s.OOMSet = true
-			c.s.OOM, err = strconv.Atoi(v)
-		case "id":
-			c.id, err = decodeIdentity(v)
-		case "mask":
-			c.mask, err = strconv.ParseUint(v, 16, 64)
-		case "report":
-			c.report, err = strconv.Atoi(v)
-		default:
-			err = errors.New("unknown setting")
-		}
+	if len(args) < 3 {
+		return nil, errShimArgs
+	}
+	var v []uint64
+	for _, w := range strings.Split(args[0], ",") {
+		n, err := strconv.ParseUint(w, 16, 64)
 		if err != nil {
-			return nil, errors.New(strconv.Quote(a) + ": " + err.Error())
+			return nil, errShimArgs
+		}
+		v = append(v, n)
+	}
+	bad := false
+	next := func() uint64 {
+		if len(v) == 0 {
+			bad = true
+			return 0
+		}
+		n := v[0]
+		v = v[1:]
+		return n
+	}
+	c := &shimCall{path: args[1], argv: args[2:]}
+	flags := next()
+	s := &c.s
+	s.NoNewPrivs, s.CapsSet, s.UmaskSet, s.NiceSet, s.OOMSet = flags&1 != 0, flags&2 != 0, flags&4 != 0, flags&8 != 0, flags&16 != 0
+	s.Caps, s.Umask, s.Nice, s.OOM = next(), int(next()&0o777), int(int64(next())), int(int64(next()))
+	c.mask, c.report = next(), int(int32(next()))
+	if flags&32 != 0 {
+		c.id = &Identity{Uid: uint32(next()), Gid: uint32(next()), Groups: []uint32{}}
+		for n := next(); n > 0 && !bad; n-- {
+			c.id.Groups = append(c.id.Groups, uint32(next()))
 		}
 	}
-	return nil, errors.New("no -- before the program")
-}
-
-func (c *shimCall) rlimit(v string) error {
-	parts := strings.Split(v, ":")
-	if len(parts) != 3 {
-		return errors.New("want name:soft:hard")
-	}
-	res, ok := rlimitByName(parts[0])
-	if !ok {
-		return errors.New("unknown resource")
-	}
-	r := Rlimit{Resource: res.resource, Name: parts[0]}
-	var err error
-	if r.Soft, err = strconv.ParseUint(parts[1], 10, 64); err != nil {
-		return err
-	}
-	if parts[2] != "-" {
-		r.HardSet = true
-		if r.Hard, err = strconv.ParseUint(parts[2], 10, 64); err != nil {
-			return err
-		}
-	}
-	c.s.Rlimits = append(c.s.Rlimits, r)
-	return nil
-}
-
-func decodeIdentity(v string) (*Identity, error) {
-	parts := strings.Split(v, ":")
-	if len(parts) != 3 {
-		return nil, errors.New("want uid:gid:groups")
-	}
-	uid, err := strconv.ParseUint(parts[0], 10, 32)
-	if err != nil {
-		return nil, err
-	}
-	gid, err := strconv.ParseUint(parts[1], 10, 32)
-	if err != nil {
-		return nil, err
-	}
-	id := &Identity{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
-	if parts[2] != "" {
-		for _, g := range strings.Split(parts[2], ",") {
-			n, err := strconv.ParseUint(g, 10, 32)
-			if err != nil {
-				return nil, err
+	for n := next(); n > 0 && !bad; n-- {
+		r := Rlimit{Resource: int(next()), Soft: next(), Hard: next(), HardSet: next() == 1}
+		for _, res := range resources {
+			if res.resource == r.Resource {
+				r.Name = res.name
 			}
-			id.Groups = append(id.Groups, uint32(n))
 		}
+		s.Rlimits = append(s.Rlimits, r)
 	}
-	return id, nil
+	if bad || len(v) > 0 {
+		return nil, errShimArgs
+	}
+	return c, nil
 }
 
 // Failure is what the shim reports when a step fails: the step, and the error number.

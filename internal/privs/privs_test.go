@@ -90,7 +90,8 @@ func TestShimArgsRoundTrip(t *testing.T) {
 	if err != nil || !c.s.CapsSet || c.s.Caps != 0 || len(c.id.Groups) != 0 {
 		t.Errorf("empty sets: %+v %v", c, err)
 	}
-	for _, bad := range [][]string{{}, {"--", "p"}, {"caps=zz", "--", "p", "p"}, {"what", "--", "p", "p"}, {"rlimit=nofile:1", "--", "p", "p"}, {"id=1:2", "--", "p", "p"}} {
+	good := ShimArgs(&s, id, 0, 3, "p", []string{"p"})[1]
+	for _, bad := range [][]string{{}, {good, "p"}, {"zz", "p", "p"}, {"", "p", "p"}, {good + ",1", "p", "p"}, {good[:strings.LastIndexByte(good, ',')], "p", "p"}, {"1,2", "p", "p"}} {
 		if _, err := decode(bad); err == nil {
 			t.Errorf("decode(%q) accepted", bad)
 		}
