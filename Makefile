@@ -10,7 +10,7 @@ export CGO_ENABLED = 0
 export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
-TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman \
+TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman uidmap \
                  tini dumb-init catatonit
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
