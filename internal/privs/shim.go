@@ -88,12 +88,12 @@ func (c *shimCall) apply() (string, error) {
 		if r.HardSet {
 			lim.Max = r.Hard
 		} else if lim.Cur > lim.Max && lim.Max != Unlimited {
-			return "rlimits." + r.Name + ": soft limit " + utoa(r.Soft) + " is above the hard limit " + utoa(lim.Max) + " (give [soft, hard])", syscall.EINVAL
+			return "rlimits." + r.Name + ": soft limit " + limit(r.Soft) + " is above the hard limit " + limit(lim.Max) + " (give [soft, hard])", syscall.EINVAL
 		}
 		// syscall.Setrlimit, not unix's: for nofile it also stops syscall.Exec from putting back
 		// the soft limit Go had at start.
 		if err := syscall.Setrlimit(r.Resource, &lim); err != nil {
-			return "rlimits." + r.Name + " = [" + utoa(lim.Cur) + ", " + utoa(lim.Max) + "]" + privilegeHint(err, "raising a hard limit needs CAP_SYS_RESOURCE"), err
+			return "rlimits." + r.Name + " = [" + limit(lim.Cur) + ", " + limit(lim.Max) + "]" + privilegeHint(err, "raising a hard limit needs CAP_SYS_RESOURCE"), err
 		}
 	}
 	if s.UmaskSet {
@@ -209,6 +209,13 @@ func lastCap() int {
 		}
 	}
 	return len(capNames) - 1
+}
+
+func limit(v uint64) string {
+	if v == Unlimited {
+		return "unlimited"
+	}
+	return utoa(v)
 }
 
 func privilegeHint(err error, hint string) string {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -387,3 +388,54 @@ secrets = { S = %q }
 }
 
 func kidsOf(t *testing.T, p *proc) map[string]int { return unoChildren(t, p.cmd.Process.Pid) }
+
+// TestPrivilegesBreak: what a first reading of the keys could get wrong. The main program gets
+// [uno] no_new_privileges, through the shim, with its inherited descriptor under the same number;
+// a soft limit above the hard one uno has, and a nice value a non-root uno may not lower to, are
+// failed starts that name the setting, and nothing of the program runs.
+func TestPrivilegesBreak(t *testing.T) {
+	needRoot(t)
+	dir := helperDir(t)
+	cfgPath, _ := servicesSetup(t, `
+[uno]
+no_new_privileges = true
+[services.s]
+type = "oneshot"
+command = ["true"]
+`)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(testbin.Uno(t), "-c", cfgPath, "--no-socket", "--", "sh", "-c", "grep NoNewPrivs /proc/self/status; echo through-fd3 >&3")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	p := startCmd(t, cmd)
+	w.Close()
+	p.expect(`^NoNewPrivs:\s+1$`)
+	p.expectExit(0)
+	if got, _ := io.ReadAll(r); string(got) != "through-fd3\n" {
+		t.Errorf("the main program's fd 3 carried %q", got)
+	}
+
+	p, _ = startServices(t, startOpts{mode: asPID1}, fmt.Sprintf(`
+[services.s]
+command = ["touch", "%s/ran"]
+rlimits = { nofile = "unlimited" }
+`, dir), "--no-socket")
+	p.expectExit(1)
+	<-p.stderrDone
+	if want := `cannot start touch: rlimits.nofile: soft limit unlimited is above the hard limit`; !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("uno's log lacks %q:\n%s", want, p.stderr.String())
+	}
+
+	cmd = nonRootUno(t, fmt.Sprintf("[services.s]\ncommand = [\"touch\", \"%s/ran\"]\nnice = -5\n", dir), "", nil, "--no-socket")
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "cannot start touch: nice = -5 (lowering it needs CAP_SYS_NICE): permission denied") {
+		t.Errorf("non-root nice -5: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Errorf("a service whose settings failed ran")
+	}
+}
