@@ -19,7 +19,7 @@ TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux g
 # loaded machine (go.dev/issue/75804, fixed in Go 1.27). FuzzLoad is ~15x slower per input.
 FUZZ_TARGETS := config:FuzzLoad:10000 config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
                 config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse \
-                privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs
+                privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode
 FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.

@@ -122,9 +122,6 @@ func check(inv *invocation, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = supervisor.CheckCommands(cfg)
 	}
-	if err == nil {
-		err = supervisor.CheckSecrets(cfg)
-	}
 	if cfg != nil {
 		for _, w := range cfg.Warnings {
 			fmt.Fprintf(stderr, "uno: warning: %s\n", w)
@@ -157,9 +154,6 @@ func check(inv *invocation, stdout, stderr io.Writer) int {
 		}
 		if s.User != nil {
 			notes = append(notes, fmt.Sprintf("user %s (%d:%d)", s.User.Name, s.User.Uid, s.User.Gid))
-		}
-		if d := s.DescribePrivileges(); d != "" {
-			notes = append(notes, d)
 		}
 		if s.Restart != config.RestartNo {
 			notes = append(notes, "restart "+string(s.Restart))

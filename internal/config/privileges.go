@@ -107,8 +107,7 @@ func (l *loader) secret(file string, line int, key string, s *Service, sec Secre
 	}
 	if _, set := env.lookup(sec.Name); set {
 		// The secret's value replaces it at start, as a later setting replaces an earlier one.
-		l.warnings = append(l.warnings, (&PosError{File: file, Line: line, Key: key,
-			Msg: sec.Name + " is also set in the environment; the secret's value replaces it"}).Error())
+		l.warnings = append(l.warnings, file+":"+strconv.Itoa(line)+": "+key+": "+sec.Name+" is also set in the environment; the secret's value replaces it")
 		env.unset(sec.Name)
 	}
 	for _, other := range s.Secrets {
@@ -167,8 +166,8 @@ func (l *loader) rlimits(file, key string, n *node) []privs.Rlimit {
 	for _, name := range t.keys {
 		v := t.get(name)
 		k := key + "." + keyName(name)
-		r := privs.Rlimit{Name: name}
-		if _, err := privs.ParseLimit(name, "0"); err != nil {
+		r := privs.Rlimit{Name: name, Resource: privs.ResourceNumber(name)}
+		if r.Resource < 0 {
 			continue // reported by known
 		}
 		var ok bool
@@ -190,7 +189,6 @@ func (l *loader) rlimits(file, key string, n *node) []privs.Rlimit {
 			r.Soft, ok = l.limit(file, k, name, v)
 		}
 		if ok {
-			r.Resource = privs.ResourceNumber(name)
 			out = append(out, r)
 		}
 	}
@@ -202,7 +200,11 @@ func (l *loader) limit(file, key, name string, n *node) (uint64, bool) {
 	var err error
 	switch n.kind {
 	case kindInteger:
-		v, err = privs.LimitFromInt(n.num)
+		if n.num < 0 {
+			l.errorf(file, n.line, key, "must not be negative (\"unlimited\" for no limit)")
+			return 0, false
+		}
+		v = uint64(n.num)
 	case kindString:
 		v, err = privs.ParseLimit(name, n.str)
 	default:
@@ -245,25 +247,4 @@ func ownOOMScoreAdj() (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-// DescribePrivileges names the privilege keys and the secrets (their names only) the service
-// sets, for uno check.
-func (s *Service) DescribePrivileges() string {
-	var parts []string
-	if p := s.Privileges; p != nil {
-		for _, k := range []struct {
-			set  bool
-			name string
-		}{{p.NoNewPrivs, "no_new_privileges"}, {p.CapsSet, "capabilities " + privs.CapList(p.Caps)},
-			{len(p.Rlimits) > 0, "rlimits"}, {p.UmaskSet, "umask"}, {p.NiceSet, "nice"}, {p.OOMSet, "oom_score_adj"}} {
-			if k.set {
-				parts = append(parts, k.name)
-			}
-		}
-	}
-	for _, sec := range s.Secrets {
-		parts = append(parts, "secret "+sec.Name)
-	}
-	return strings.Join(parts, ", ")
 }

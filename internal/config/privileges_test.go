@@ -107,7 +107,7 @@ func TestPrivilegeErrors(t *testing.T) {
 		{`rlimits = { memlock = "64MB" }`, `services.a.rlimits.memlock: want a size such as 65536, "64KiB", "8MiB" or "1GiB", got "64MB"`},
 		{`rlimits = { nofile = "64KiB" }`, `services.a.rlimits.nofile: want a number or "unlimited", got "64KiB"`},
 		{`rlimits = { nofile = -1 }`, `services.a.rlimits.nofile: must not be negative`},
-		{`rlimits = { cpu = "soon" }`, `services.a.rlimits.cpu: want a duration such as "1h" or a number of seconds, got "soon"`},
+		{`rlimits = { cpu = "soon" }`, `services.a.rlimits.cpu: want a duration such as "1h" or a number, got "soon"`},
 		{`rlimits = { stack = "99999999999999999999T" }`, `services.a.rlimits.stack: want a size`},
 		{`rlimits = { stack = "16777216T" }`, `services.a.rlimits.stack: size "16777216T" is out of range`},
 		{`rlimits = { core = true }`, `services.a.rlimits.core: want a number or a string`},

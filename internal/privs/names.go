@@ -98,10 +98,12 @@ func rlimitByName(name string) (resourceName, bool) {
 	return resourceName{}, false
 }
 
-// ResourceNumber is the RLIMIT_ number of a resource RlimitNames lists.
+// ResourceNumber is the RLIMIT_ number of a resource RlimitNames lists, or -1.
 func ResourceNumber(name string) int {
-	r, _ := rlimitByName(name)
-	return r.resource
+	if r, ok := rlimitByName(name); ok {
+		return r.resource
+	}
+	return -1
 }
 
 // RlimitNames are the resources rlimits takes.
@@ -127,40 +129,25 @@ func ParseLimit(name, v string) (uint64, error) {
 	if v == "unlimited" || v == "infinity" {
 		return Unlimited, nil
 	}
-	switch r.kind {
-	case size:
+	if r.kind == size {
 		return ParseSize(v)
-	case seconds, micros:
-		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-			return n, nil
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			unit := "seconds"
-			if r.kind == micros {
-				unit = "microseconds"
-			}
-			return 0, errors.New("want a duration such as \"1h\" or a number of " + unit + ", got " + strconv.Quote(v))
-		}
-		if r.kind == micros {
-			return uint64(d / time.Microsecond), nil
-		}
-		// Rounded up: a limit of "500ms" must not become no time at all.
-		return uint64((d + time.Second - 1) / time.Second), nil
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		return 0, errors.New("want a number or \"unlimited\", got " + strconv.Quote(v))
+	if err == nil || r.kind == count {
+		if err != nil {
+			return 0, errors.New("want a number or \"unlimited\", got " + strconv.Quote(v))
+		}
+		return n, nil
 	}
-	return n, nil
-}
-
-// LimitFromInt checks an integer limit (bytes, seconds, microseconds or a count).
-func LimitFromInt(n int64) (uint64, error) {
-	if n < 0 {
-		return 0, errors.New("must not be negative (\"unlimited\" for no limit)")
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errors.New("want a duration such as \"1h\" or a number, got " + strconv.Quote(v))
 	}
-	return uint64(n), nil
+	if r.kind == micros {
+		return uint64(d / time.Microsecond), nil
+	}
+	// Rounded up: a limit of "500ms" must not become no time at all.
+	return uint64((d + time.Second - 1) / time.Second), nil
 }
 
 // ParseSize reads a size in bytes: 65536, "64KiB", "64K", "8MiB", "1GiB", "2T" (powers of 1024,

@@ -90,11 +90,12 @@ func ShimArgs(s *Settings, id *Identity, mask uint64, report int, path string, a
 		}
 		v = append(v, uint64(r.Resource), r.Soft, r.Hard, hardSet)
 	}
-	words := make([]string, len(v))
+	v = append(v, wordsEnd)
+	out := make([]string, len(v))
 	for i, n := range v {
-		words[i] = strconv.FormatUint(n, 16)
+		out[i] = strconv.FormatUint(n, 16)
 	}
-	return append([]string{ShimName, strings.Join(words, ","), path}, argv...)
+	return append([]string{ShimName, strings.Join(out, ","), path}, argv...)
 }
 
 // shimCall is a decoded shim command line.
@@ -113,38 +114,28 @@ func decode(args []string) (*shimCall, error) {
 	if len(args) < 3 {
 		return nil, errShimArgs
 	}
-	var v []uint64
-	for _, w := range strings.Split(args[0], ",") {
-		n, err := strconv.ParseUint(w, 16, 64)
+	var w words
+	for _, word := range strings.Split(args[0], ",") {
+		n, err := strconv.ParseUint(word, 16, 64)
 		if err != nil {
 			return nil, errShimArgs
 		}
-		v = append(v, n)
-	}
-	bad := false
-	next := func() uint64 {
-		if len(v) == 0 {
-			bad = true
-			return 0
-		}
-		n := v[0]
-		v = v[1:]
-		return n
+		w.v = append(w.v, n)
 	}
 	c := &shimCall{path: args[1], argv: args[2:]}
-	flags := next()
+	flags := w.next()
 	s := &c.s
 	s.NoNewPrivs, s.CapsSet, s.UmaskSet, s.NiceSet, s.OOMSet = flags&1 != 0, flags&2 != 0, flags&4 != 0, flags&8 != 0, flags&16 != 0
-	s.Caps, s.Umask, s.Nice, s.OOM = next(), int(next()&0o777), int(int64(next())), int(int64(next()))
-	c.mask, c.report = next(), int(int32(next()))
+	s.Caps, s.Umask, s.Nice, s.OOM = w.next(), int(w.next()&0o777), int(int64(w.next())), int(int64(w.next()))
+	c.mask, c.report = w.next(), int(int32(w.next()))
 	if flags&32 != 0 {
-		c.id = &Identity{Uid: uint32(next()), Gid: uint32(next()), Groups: []uint32{}}
-		for n := next(); n > 0 && !bad; n-- {
-			c.id.Groups = append(c.id.Groups, uint32(next()))
+		c.id = &Identity{Uid: uint32(w.next()), Gid: uint32(w.next()), Groups: []uint32{}}
+		for n := w.next(); n > 0 && !w.short; n-- {
+			c.id.Groups = append(c.id.Groups, uint32(w.next()))
 		}
 	}
-	for n := next(); n > 0 && !bad; n-- {
-		r := Rlimit{Resource: int(next()), Soft: next(), Hard: next(), HardSet: next() == 1}
+	for n := w.next(); n > 0 && !w.short; n-- {
+		r := Rlimit{Resource: int(w.next()), Soft: w.next(), Hard: w.next(), HardSet: w.next() == 1}
 		for _, res := range resources {
 			if res.resource == r.Resource {
 				r.Name = res.name
@@ -152,32 +143,42 @@ func decode(args []string) (*shimCall, error) {
 		}
 		s.Rlimits = append(s.Rlimits, r)
 	}
-	if bad || len(v) > 0 {
+	if w.short || len(w.v) != 1 || w.v[0] != wordsEnd {
 		return nil, errShimArgs
 	}
 	return c, nil
 }
 
-// Failure is what the shim reports when a step fails: the step, and the error number.
-type Failure struct {
-	Step  string
-	Errno syscall.Errno
+// words are the settings' numbers as decode takes them, ending in wordsEnd.
+type words struct {
+	v     []uint64
+	short bool // read past the end
 }
 
-func (f *Failure) Error() string { return f.Step + ": " + f.Errno.Error() }
-func (f *Failure) Unwrap() error { return f.Errno }
+const wordsEnd = 1<<64 - 1
 
-// ParseReport reads what the shim wrote on its report pipe; empty is success.
-func ParseReport(b []byte) error {
-	if len(b) == 0 {
-		return nil
+// next is out of line: decode calls it a dozen times.
+//
+//go:noinline
+func (w *words) next() uint64 {
+	if len(w.v) == 0 {
+		w.short = true
+		return 0
 	}
-	step, num, ok := strings.Cut(string(b), "\x00")
-	n, err := strconv.Atoi(num)
-	if !ok || err != nil {
-		return errors.New("privilege shim: unreadable report " + strconv.Quote(string(b)))
+	n := w.v[0]
+	w.v = w.v[1:]
+	return n
+}
+
+// ParseReport reads what the shim wrote on its report pipe, "step\x00errno": ok is false for an
+// empty report, a successful exec.
+func ParseReport(b []byte) (step string, errno syscall.Errno, ok bool) {
+	step, num, _ := strings.Cut(string(b), "\x00")
+	n, _ := strconv.Atoi(num)
+	if n == 0 {
+		n = int(syscall.EIO) // unreadable: still a failure
 	}
-	return &Failure{Step: step, Errno: syscall.Errno(n)}
+	return step, syscall.Errno(n), len(b) > 0
 }
 
 func utoa(n uint64) string { return strconv.FormatUint(n, 10) }

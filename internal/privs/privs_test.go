@@ -122,7 +122,7 @@ func FuzzParseLimit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name, v string) {
 		n, err := ParseLimit(name, v)
-		if err == nil && ResourceNumber(name) == 0 && name != "cpu" {
+		if err == nil && ResourceNumber(name) < 0 {
 			t.Fatalf("ParseLimit(%q, %q) = %d for an unknown resource", name, v, n)
 		}
 	})
@@ -158,5 +158,14 @@ func FuzzShimArgs(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(c.s, s) || !reflect.DeepEqual(c.id, id) || c.argv[0] != arg {
 			t.Fatalf("round trip of %+v: %+v, %v", s, c, err)
 		}
+	})
+}
+
+// FuzzShimDecode: no command line makes the shim's decoder panic or loop.
+func FuzzShimDecode(f *testing.F) {
+	f.Add(ShimArgs(&Settings{NoNewPrivs: true, Rlimits: []Rlimit{{Resource: 7, Soft: 1}}}, &Identity{Groups: []uint32{1}}, 0, 3, "/p", []string{"p"})[1])
+	f.Add("21,0,0,0,0,0,3,0,0,ffffffffffffffff,0,ffffffffffffffff")
+	f.Fuzz(func(t *testing.T, words string) {
+		_, _ = decode([]string{words, "/p", "p"})
 	})
 }

@@ -1,10 +1,7 @@
 package spawn
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"syscall"
 	"unsafe"
 
@@ -23,19 +20,17 @@ import (
 var shimBinary = "/proc/self/exe"
 
 func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr, onGroupExit reaper.GroupExit) (int, <-chan reaper.Exit, error) {
-	rd, wr, err := os.Pipe()
-	if err != nil {
-		return 0, nil, fmt.Errorf("cannot start %s: %w", spec.Argv[0], err)
+	var pipe [2]int
+	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC); err != nil {
+		return 0, nil, &StartError{Program: spec.Argv[0], Err: err}
 	}
-	defer rd.Close()
-	shimAttr := *attr
-	sys := *attr.Sys
-	sys.Credential = nil
-	shimAttr.Sys = &sys
-	// The report pipe after every descriptor the program gets, so that it takes no number of
-	// theirs; the shim marks it close-on-exec.
+	defer syscall.Close(pipe[0])
+	// attr is Start's, made for this start: the shim takes the credentials, and the report pipe
+	// after every descriptor the program gets, so that it takes no number of theirs (the shim
+	// marks it close-on-exec).
+	attr.Sys.Credential = nil
 	report := len(attr.Files)
-	shimAttr.Files = append(append([]uintptr(nil), attr.Files...), wr.Fd())
+	attr.Files = append(attr.Files, uintptr(pipe[1]))
 	var id *privs.Identity
 	if c := spec.Credential; c != nil {
 		id = &privs.Identity{Uid: c.Uid, Gid: c.Gid, Groups: c.Groups}
@@ -46,16 +41,21 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 	}
 	argv := privs.ShimArgs(spec.Privileges, id, mask, report, path, spec.Argv)
 	pid, exited, err := r.StartGroupLeader(onGroupExit, func() (int, error) {
-		return syscall.ForkExec(shimBinary, argv, &shimAttr)
+		return syscall.ForkExec(shimBinary, argv, attr)
 	})
-	wr.Close()
+	syscall.Close(pipe[1])
 	if err != nil {
-		return 0, nil, fmt.Errorf("cannot start %s: privilege shim %s: %w", spec.Argv[0], shimBinary, err)
+		return 0, nil, &StartError{Program: spec.Argv[0], Err: fmt.Errorf("privilege shim %s: %w", shimBinary, err)}
 	}
-	// Read outside the reaper's lock: the shim's start-up must not hold up reaping.
-	msg, rerr := io.ReadAll(io.LimitReader(rd, 4096))
-	failure := privs.ParseReport(msg)
-	if failure == nil && rerr == nil {
+	// Read outside the reaper's lock: the shim's start-up must not hold up reaping. The shim
+	// writes its report at once, and the exec closes the pipe: one read says which.
+	var buf [4096]byte // PIPE_BUF: the shim's one write arrives whole
+	n, rerr := syscall.Read(pipe[0], buf[:])
+	for rerr == syscall.EINTR {
+		n, rerr = syscall.Read(pipe[0], buf[:])
+	}
+	step, errno, failed := privs.ParseReport(buf[:max(n, 0)])
+	if !failed && rerr == nil {
 		return pid, exited, nil
 	}
 	// The shim exits right after its report: its exit is this start's, not a run's.
@@ -64,13 +64,12 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 		e.Leftovers.Kill(syscall.SIGKILL)
 	}
 	if rerr != nil {
-		return 0, nil, fmt.Errorf("cannot start %s: reading the privilege shim's report: %w", spec.Argv[0], rerr)
+		return 0, nil, &StartError{Program: spec.Argv[0], Err: fmt.Errorf("reading the privilege shim's report: %w", rerr)}
 	}
-	var f *privs.Failure
-	if errors.As(failure, &f) && f.Step == "exec "+spec.Argv[0] {
-		return 0, nil, execError(spec.Argv[0], f.Errno)
+	if step == "exec "+spec.Argv[0] {
+		return 0, nil, execError(spec.Argv[0], errno)
 	}
-	return 0, nil, &StartError{Program: spec.Argv[0], Err: failure}
+	return 0, nil, &StartError{Program: spec.Argv[0], Err: fmt.Errorf("%s: %w", step, errno)}
 }
 
 // StartError is a program whose privilege settings could not be applied: nothing of it ran.

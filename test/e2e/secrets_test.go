@@ -88,8 +88,8 @@ essential = false
 	check.Env = env
 	out, _ := check.CombinedOutput()
 	outputs["uno check"] = string(out)
-	if !strings.Contains(string(out), "secret TOKEN") || !strings.Contains(string(out), dir+"/missing") {
-		t.Errorf("uno check does not name the secret and the missing file:\n%s", out)
+	if !strings.Contains(string(out), "secret TOKEN (services.broken.secrets.TOKEN)") || !strings.Contains(string(out), dir+"/missing") {
+		t.Errorf("uno check does not name the failing secret and its file:\n%s", out)
 	}
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0) // stopped by SIGTERM, no main program: 0
@@ -142,10 +142,10 @@ func TestSecretFiles(t *testing.T) {
 		name, path, want string
 	}{
 		{"missing", filepath.Join(dir, "missing"), "open " + dir + "/missing: no such file or directory"},
-		{"fifo", fifo, fifo + ": not a regular file (a FIFO)"},
-		{"zero", "/dev/zero", "/dev/zero: not a regular file (a character device)"},
-		{"dir", dir, dir + ": not a regular file (a directory)"},
-		{"large", large, large + ": larger than 64 KiB"},
+		{"fifo", fifo, "read " + fifo + ": not a regular file (a FIFO)"},
+		{"zero", "/dev/zero", "read /dev/zero: not a regular file (a character device)"},
+		{"dir", dir, "read " + dir + ": not a regular file (a directory)"},
+		{"large", large, "read " + large + ": larger than 64 KiB"},
 		{"dangling", dangling, "open " + dangling + ": no such file or directory"},
 		{"nul", nul, nul + ": contains a NUL byte"},
 	}
