@@ -44,6 +44,7 @@ func (e *environment) set(k, v string) {
 	e.values[k] = v
 }
 
+//go:noinline
 func (e *environment) unset(k string) {
 	if _, ok := e.values[k]; !ok {
 		return

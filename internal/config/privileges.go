@@ -218,6 +218,7 @@ func (l *loader) limit(file, key, name string, n *node) (uint64, bool) {
 	return v, true
 }
 
+//go:noinline
 func limitString(v uint64) string {
 	if v == privs.Unlimited {
 		return "unlimited"

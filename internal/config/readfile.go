@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -83,7 +82,7 @@ func ReadSecret(path string) (string, error) {
 	data = bytes.TrimSuffix(data, []byte("\n"))
 	data = bytes.TrimSuffix(data, []byte("\r"))
 	if bytes.IndexByte(data, 0) >= 0 {
-		return "", fmt.Errorf("%s: contains a NUL byte, which no environment variable can hold", path)
+		return "", errors.New(path + ": contains a NUL byte, which no environment variable can hold")
 	}
 	return string(data), nil
 }

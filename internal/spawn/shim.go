@@ -1,7 +1,7 @@
 package spawn
 
 import (
-	"fmt"
+	"os"
 	"syscall"
 	"unsafe"
 
@@ -45,7 +45,7 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 	})
 	syscall.Close(pipe[1])
 	if err != nil {
-		return 0, nil, &StartError{Program: spec.Argv[0], Err: fmt.Errorf("privilege shim %s: %w", shimBinary, err)}
+		return 0, nil, &StartError{Program: spec.Argv[0], Err: &os.SyscallError{Syscall: "privilege shim " + shimBinary, Err: err}}
 	}
 	// Read outside the reaper's lock: the shim's start-up must not hold up reaping. The shim
 	// writes its report at once, and the exec closes the pipe: one read says which.
@@ -64,12 +64,12 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 		e.Leftovers.Kill(syscall.SIGKILL)
 	}
 	if rerr != nil {
-		return 0, nil, &StartError{Program: spec.Argv[0], Err: fmt.Errorf("reading the privilege shim's report: %w", rerr)}
+		return 0, nil, &StartError{Program: spec.Argv[0], Err: &os.SyscallError{Syscall: "reading the privilege shim's report", Err: rerr}}
 	}
 	if step == "exec "+spec.Argv[0] {
 		return 0, nil, execError(spec.Argv[0], errno)
 	}
-	return 0, nil, &StartError{Program: spec.Argv[0], Err: fmt.Errorf("%s: %w", step, errno)}
+	return 0, nil, &StartError{Program: spec.Argv[0], Err: &os.SyscallError{Syscall: step, Err: errno}}
 }
 
 // StartError is a program whose privilege settings could not be applied: nothing of it ran.
@@ -78,7 +78,7 @@ type StartError struct {
 	Err     error
 }
 
-func (e *StartError) Error() string { return fmt.Sprintf("cannot start %s: %v", e.Program, e.Err) }
+func (e *StartError) Error() string { return "cannot start " + e.Program + ": " + e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
 // currentMask is the calling thread's signal mask, which a child of ForkExec would get.
