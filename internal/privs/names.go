@@ -154,7 +154,7 @@ func ParseLimit(name, v string) (uint64, error) {
 // as systemd and ulimit count). "64MB" is refused: a reader cannot tell 10^6 from 2^20.
 func ParseSize(v string) (uint64, error) {
 	v = strings.TrimSpace(v)
-	num := strings.TrimRight(v, "BiKMGTPbikmgtp")
+	num := strings.TrimRight(v, "BiKMGTPbkmgtp")
 	unit := v[len(num):]
 	num = strings.TrimSpace(num)
 	var shift uint
