@@ -177,7 +177,7 @@ func unquoteCron(v string) string {
 
 // LoadCrontab reads a crontab alone (uno -C FILE) as the whole configuration.
 func LoadCrontab(path string, environ []string) (*Config, error) {
-	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: "text"}
+	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: FormatPrefix}
 	l := &loader{environ: environ, dir: filepath.Dir(path)}
 	l.crontab(cfg, path, "", 0, path)
 	if len(l.errs) > 0 {
@@ -229,7 +229,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 			Name: e.Name, File: path, Line: e.Line, CommandLine: e.Line,
 			Type: Cron, Cron: spec, Command: []string{shell, "-c", e.Command}, Env: env.list(),
 			Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: cfg.Grace, KillMode: KillGroup,
-			LogPrefix: true,
+			LogPrefix: true, Output: cfg.DefaultOutput(),
 		})
 	}
 }
