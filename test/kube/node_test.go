@@ -56,8 +56,12 @@ func TestMain(m *testing.M) {
 			return m.Run()
 		}
 		node.err = startNode()
-		defer stopNode()
-		return m.Run()
+		code := m.Run()
+		if code != 0 || node.err != nil {
+			keepLogs()
+		}
+		stopNode()
+		return code
 	}()
 	os.Exit(code)
 }
@@ -300,6 +304,20 @@ func ctr(args ...string) (string, error) {
 		return string(out), fmt.Errorf("ctr %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
+}
+
+// keepLogs copies the daemons' logs out of baseDir before it is removed, for a failed run.
+func keepLogs() {
+	dir := filepath.Join(os.TempDir(), "uno-e2e-kube-logs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	for _, name := range []string{"kubelet", "containerd"} {
+		if data, err := os.ReadFile(filepath.Join(baseDir, name+".log")); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, name+".log"), data, 0o600)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "kube: the kubelet's and containerd's logs are in %s\n", dir)
 }
 
 // stopNode stops the pods, then the kubelet (last started, first stopped), then containerd,
