@@ -156,11 +156,13 @@ func runPod(t *testing.T, manifest, podName string, replace ...string) *kpod {
 	}
 	p := &kpod{t: t, file: filepath.Join(node.manifest, manifest), name: podName + "-" + nodeName}
 	p.created = time.Now()
-	// Written aside and renamed: the kubelet must never read half a manifest.
-	if err := os.WriteFile(p.file+".tmp", []byte(text), 0o600); err != nil {
+	// Written aside and renamed: the kubelet must never read half a manifest. It ignores files
+	// whose names start with a dot (any other name would be a pod of its own).
+	tmp := filepath.Join(node.manifest, "."+manifest)
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(p.file+".tmp", p.file); err != nil {
+	if err := os.Rename(tmp, p.file); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
