@@ -47,7 +47,13 @@ var node struct {
 	events   *eventLog
 	procs    []*exec.Cmd
 	lock     *os.File
+	// madeRunDir: sharedRunDir did not exist before this run.
+	madeRunDir bool
 }
+
+// sharedRunDir is containerd's default state directory, which its shims and ctr use whatever
+// the configuration says.
+const sharedRunDir = "/run/containerd"
 
 func TestMain(m *testing.M) {
 	testkit.DefaultSignals()
@@ -112,6 +118,11 @@ func startNode() error {
 		return fmt.Errorf("another run of this package holds %s.lock: %v", baseDir, err)
 	}
 	node.lock = lock
+	// The shims keep their sockets in /run/containerd/s whatever containerd's state directory:
+	// removed at the end if this run made it and they are gone.
+	if _, err := os.Stat(sharedRunDir); os.IsNotExist(err) {
+		node.madeRunDir = true
+	}
 	cleanUp() // what a killed run left
 	for _, d := range []string{"containerd", "kubelet", "manifests", "pod-logs", "images", "cni/bin", "cni/conf"} {
 		if err := os.MkdirAll(filepath.Join(baseDir, d), 0o700); err != nil {
@@ -159,6 +170,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        Root = "{{dir}}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{{base}}/cni/bin"
     conf_dir = "{{base}}/cni/conf"
@@ -333,6 +346,11 @@ func stopNode() {
 		node.events.stop()
 	}
 	cleanUp()
+	if node.madeRunDir {
+		for _, d := range []string{sharedRunDir + "/s", sharedRunDir + "/fifo", sharedRunDir} {
+			_ = os.Remove(d) // only if empty: another containerd may have come since
+		}
+	}
 	if node.lock != nil {
 		node.lock.Close()
 	}

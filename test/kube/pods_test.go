@@ -305,7 +305,8 @@ func (p *kpod) exec(container string, args ...string) string {
 	if !ok || s.ContainerID == "" {
 		p.t.Fatalf("exec in %s: no container %s", p.name, container)
 	}
-	out, err := ctr(append([]string{"tasks", "exec", "--exec-id", fmt.Sprintf("e2e-%d", time.Now().UnixNano()), s.id()}, args...)...)
+	out, err := ctr(append([]string{"tasks", "exec", "--fifo-dir", filepath.Join(baseDir, "fifo"),
+		"--exec-id", fmt.Sprintf("e2e-%d", time.Now().UnixNano()), s.id()}, args...)...)
 	if err != nil {
 		p.t.Fatalf("exec in %s/%s: %v", p.name, container, err)
 	}
