@@ -88,7 +88,7 @@ e2e-engines: test-deps build
 # into bin/, where it stays between runs: about 6 minutes cold on 2 cores, nothing when cached.
 KUBE_VERSION  := v1.34.4
 KUBELET       := bin/kubelet-$(KUBE_VERSION)
-KUBE_PACKAGES := containerd runc busybox-static util-linux
+KUBE_PACKAGES := containerd runc busybox-static util-linux catatonit
 
 kube-deps:
 	@missing=""; for p in $(KUBE_PACKAGES); do \

@@ -33,18 +33,25 @@ type eventLog struct {
 }
 
 func watchEvents() (*eventLog, error) {
-	l := &eventLog{done: make(chan struct{})}
+	l := &eventLog{}
+	return l, l.start()
+}
+
+// start runs `ctr events` against the current containerd; its events add to those kept.
+func (l *eventLog) start() error {
+	l.done = make(chan struct{})
 	l.cmd = exec.Command("/usr/bin/ctr", "--address", node.ctrSock, "events")
 	l.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := l.cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := l.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("ctr events: %v", err)
+		return fmt.Errorf("ctr events: %v", err)
 	}
+	done := l.done
 	go func() {
-		defer close(l.done)
+		defer close(done)
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -55,7 +62,7 @@ func watchEvents() (*eventLog, error) {
 			}
 		}
 	}()
-	return l, nil
+	return nil
 }
 
 // parseEvent reads a line such as

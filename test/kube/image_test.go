@@ -21,6 +21,9 @@ import (
 const (
 	baseImage  = "docker.io/uno-e2e/base:1"
 	pauseImage = "docker.io/uno-e2e/pause:1"
+	// The same pause image with Debian's catatonit in uno's place: the peer beside it.
+	peerPauseImage = "docker.io/uno-e2e/catatonit-pause:1"
+	peerCatatonit  = "/usr/bin/catatonit"
 )
 
 // file is one entry of an image layer.
@@ -37,6 +40,7 @@ type file struct {
 // base: busybox (every applet), uno at /usr/bin/uno, examples/kubernetes/uno.toml at
 // /etc/uno/uno.toml, root and nobody in /etc/passwd. pause: uno alone, as /catatonit, with the
 // entrypoint `/catatonit -P`: catatonit's pause mode, which reaps until SIGTERM and exits 0.
+// catatonit-pause: the same with Debian's catatonit (static) as /catatonit.
 func importImages() error {
 	uno, err := os.ReadFile(node.uno)
 	if err != nil {
@@ -75,6 +79,11 @@ func importImages() error {
 		}
 	}
 	pause := []file{{name: "catatonit", mode: 0o755, data: uno}}
+	catatonit, err := os.ReadFile(peerCatatonit)
+	if err != nil {
+		return fmt.Errorf("catatonit is not installed (make e2e-kube installs it): %v", err)
+	}
+	peerPause := []file{{name: "catatonit", mode: 0o755, data: catatonit}}
 	images := []struct {
 		ref        string
 		files      []file
@@ -82,6 +91,7 @@ func importImages() error {
 	}{
 		{baseImage, base, nil},
 		{pauseImage, pause, []string{"/catatonit", "-P"}},
+		{peerPauseImage, peerPause, []string{"/catatonit", "-P"}},
 	}
 	for _, img := range images {
 		archive, err := dockerArchive(img.ref, img.files, img.entrypoint)

@@ -45,7 +45,8 @@ var node struct {
 	podLogs  string
 	readOnly string // base URL of the kubelet's read-only port
 	events   *eventLog
-	procs    []*exec.Cmd
+	// containerd, then the kubelet: stopped in the reverse order.
+	containerd, kubeletCmd *exec.Cmd
 	lock     *os.File
 	// madeRunDir: sharedRunDir did not exist before this run.
 	madeRunDir bool
@@ -132,7 +133,7 @@ func startNode() error {
 	node.ctrSock = filepath.Join(baseDir, "containerd", "containerd.sock")
 	node.manifest = filepath.Join(baseDir, "manifests")
 	node.podLogs = filepath.Join(baseDir, "pod-logs")
-	if err := startContainerd(); err != nil {
+	if err := startContainerd(pauseImage); err != nil {
 		return err
 	}
 	events, err := watchEvents()
@@ -177,16 +178,19 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = "{{base}}/cni/conf"
 `
 
-func startContainerd() error {
+// startContainerd starts containerd with the given sandbox (pause) image, as node.containerd.
+func startContainerd(pause string) error {
 	dir := filepath.Join(baseDir, "containerd")
-	conf := strings.NewReplacer("{{dir}}", dir, "{{base}}", baseDir, "{{pause}}", pauseImage).Replace(containerdConfig)
+	conf := strings.NewReplacer("{{dir}}", dir, "{{base}}", baseDir, "{{pause}}", pause).Replace(containerdConfig)
 	confPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		return err
 	}
-	if err := startDaemon("containerd", "/usr/bin/containerd", "--config", confPath); err != nil {
+	cmd, err := startDaemon("containerd", "/usr/bin/containerd", "--config", confPath)
+	if err != nil {
 		return err
 	}
+	node.containerd = cmd
 	return waitUp("containerd", 60*time.Second, func() error {
 		_, err := ctr("version")
 		return err
@@ -240,7 +244,8 @@ func startKubelet() error {
 		return err
 	}
 	node.readOnly = "http://127.0.0.1:" + ports[1]
-	if err := startDaemon("kubelet", node.kubelet, "--config", confPath,
+	var err error
+	if node.kubeletCmd, err = startDaemon("kubelet", node.kubelet, "--config", confPath,
 		"--root-dir", filepath.Join(baseDir, "kubelet", "root"), "--cert-dir", filepath.Join(baseDir, "kubelet", "pki"),
 		"--hostname-override", nodeName, "--v", "2"); err != nil {
 		return err
@@ -254,23 +259,21 @@ func startKubelet() error {
 // nodeName is the node's name: static pods are named <name>-<node>.
 const nodeName = "uno-e2e"
 
-// startDaemon starts a daemon with its output in baseDir/NAME.log, killed if the test binary
-// dies before it can stop it.
-func startDaemon(name, path string, args ...string) error {
-	log, err := os.Create(filepath.Join(baseDir, name+".log"))
+// startDaemon starts a daemon with its output appended to baseDir/NAME.log, killed if the test
+// binary dies before it can stop it.
+func startDaemon(name, path string, args ...string) (*exec.Cmd, error) {
+	log, err := os.OpenFile(filepath.Join(baseDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	defer log.Close()
 	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		log.Close()
-		return fmt.Errorf("starting %s: %v", name, err)
+		return nil, fmt.Errorf("starting %s: %v", name, err)
 	}
-	log.Close()
-	node.procs = append(node.procs, cmd)
-	return nil
+	return cmd, nil
 }
 
 // waitUp polls up until it succeeds, or reports the daemon's log once the hang bound is over.
@@ -339,9 +342,8 @@ func stopNode() {
 	if node.readOnly != "" {
 		stopAllPods()
 	}
-	for i := len(node.procs) - 1; i >= 0; i-- {
-		stopProcess(node.procs[i])
-	}
+	stopProcess(node.kubeletCmd)
+	stopProcess(node.containerd)
 	if node.events != nil {
 		node.events.stop()
 	}
@@ -373,7 +375,7 @@ func stopAllPods() {
 }
 
 func stopProcess(cmd *exec.Cmd) {
-	if cmd.Process == nil {
+	if cmd == nil || cmd.Process == nil {
 		return
 	}
 	done := make(chan struct{})
@@ -409,4 +411,31 @@ func cleanUp() {
 	if err := os.RemoveAll(baseDir); err != nil {
 		fmt.Fprintf(os.Stderr, "kube: removing %s: %v\n", baseDir, err)
 	}
+}
+
+// switchPause restarts containerd with another sandbox (pause) image, for the pods the test
+// starts next, and back to uno's when the test ends. No pod may be running: the kubelet keeps
+// running and reconnects.
+func switchPause(t *testing.T, image string) {
+	t.Helper()
+	restart := func(image string) error {
+		if tasks, err := runningTasks(); err != nil || len(tasks) > 0 {
+			return fmt.Errorf("containers still run (%v, %v): switching the pause image needs an idle node", tasks, err)
+		}
+		node.events.stop()
+		stopProcess(node.containerd)
+		if err := startContainerd(image); err != nil {
+			return err
+		}
+		return node.events.start()
+	}
+	if err := restart(image); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := restart(pauseImage); err != nil {
+			node.err = fmt.Errorf("restoring uno's pause image: %v", err)
+			t.Error(node.err)
+		}
+	})
 }

@@ -17,6 +17,20 @@ import (
 // container, which reaps it. When the pod stops, nothing is left in its namespace.
 func TestSharedProcessNamespace(t *testing.T) {
 	needNode(t)
+	sharedPID(t, node.uno, "uno as catatonit -P")
+}
+
+// The same pod with Debian's catatonit -P as the pause container, the peer uno stands in for:
+// it holds PID 1 and reaps the other container's orphan the same way.
+func TestSharedProcessNamespaceCatatonitPause(t *testing.T) {
+	needNode(t)
+	switchPause(t, peerPauseImage)
+	sharedPID(t, peerCatatonit, "Debian's catatonit -P")
+}
+
+// sharedPID runs shared-pid.yaml on a node whose pause container is /catatonit -P, a copy of
+// pauseBinary.
+func sharedPID(t *testing.T, pauseBinary, pauseName string) {
 	p := runPod(t, "shared-pid.yaml", "uno-shared-pid")
 	q := p.await("both containers running", func(q *pod) bool { return running(q, "app") && running(q, "other") })
 	app, _ := q.container("app")
@@ -32,8 +46,8 @@ func TestSharedProcessNamespace(t *testing.T) {
 	if pause.cmdline != "/catatonit -P" {
 		t.Errorf("the sandbox runs %q, want /catatonit -P", pause.cmdline)
 	}
-	if !sameFile(t, fmt.Sprintf("/proc/%d/exe", pausePid), node.uno) {
-		t.Errorf("the sandbox's /catatonit is not the uno under test")
+	if !sameFile(t, fmt.Sprintf("/proc/%d/exe", pausePid), pauseBinary) {
+		t.Errorf("the sandbox's /catatonit is not %s", pauseBinary)
 	}
 	unoProc, _ := readProc(unoPid)
 	if unoProc.pidNS != pause.pidNS {
@@ -77,7 +91,7 @@ func TestSharedProcessNamespace(t *testing.T) {
 		}
 		who := "uno, app's subreaper"
 		if reaper == pausePid {
-			who = "the pause container (uno as catatonit -P)"
+			who = "the pause container (" + pauseName + ")"
 		}
 		t.Logf("%s: re-parented to %s and reaped by it", cmdline, who)
 	}

@@ -258,7 +258,7 @@ func (p *kpod) waitGone() {
 	if !ok {
 		p.t.Errorf("containerd reported no exit of %s's sandbox %s", p.name, p.sandbox)
 	} else if exit.exitStatus != 137 || exit.at.Before(p.deleted) {
-		p.t.Errorf("%s's sandbox (uno as catatonit -P) exited %d at %v, deleted at %v: want 137 (containerd's SIGKILL) after the deletion",
+		p.t.Errorf("%s's sandbox exited %d at %v, deleted at %v: want 137 (containerd's SIGKILL) after the deletion",
 			p.name, exit.exitStatus, exit.at, p.deleted)
 	}
 }
@@ -311,18 +311,6 @@ func (p *kpod) exec(container string, args ...string) string {
 		p.t.Fatalf("exec in %s/%s: %v", p.name, container, err)
 	}
 	return out
-}
-
-// containerLog reads a container's log file as the kubelet keeps it (CRI format: time, stream,
-// tag, line), for the given restart.
-func (p *kpod) containerLog(container string, restart int) string {
-	p.t.Helper()
-	path := filepath.Join(node.podLogs, fmt.Sprintf("default_%s_%s", p.name, p.uid), container, fmt.Sprintf("%d.log", restart))
-	data, err := os.ReadFile(path)
-	if err != nil {
-		p.t.Fatalf("reading %s's log: %v", container, err)
-	}
-	return string(data)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
