@@ -47,7 +47,7 @@ var node struct {
 	events   *eventLog
 	// containerd, then the kubelet: stopped in the reverse order.
 	containerd, kubeletCmd *exec.Cmd
-	lock     *os.File
+	lock                   *os.File
 	// madeRunDir: sharedRunDir did not exist before this run.
 	madeRunDir bool
 }
