@@ -125,6 +125,9 @@ func runningTasks() (map[string]int, error) {
 	return tasks, nil
 }
 
+// podRuns counts the pods started, for their file names.
+var podRuns int
+
 // kpod is a static pod of the test's, from one of the manifests in examples/kubernetes.
 type kpod struct {
 	t        *testing.T
@@ -154,11 +157,16 @@ func runPod(t *testing.T, manifest, podName string, replace ...string) *kpod {
 		}
 		text = strings.ReplaceAll(text, replace[i], replace[i+1])
 	}
-	p := &kpod{t: t, file: filepath.Join(node.manifest, manifest), name: podName + "-" + nodeName}
+	// The kubelet derives a static pod's UID from its manifest and the file's path: a file name
+	// of its own for each run keeps a pod run again from taking the UID (and the status the
+	// kubelet still holds) of the one before it.
+	podRuns++
+	file := fmt.Sprintf("%d-%s", podRuns, manifest)
+	p := &kpod{t: t, file: filepath.Join(node.manifest, file), name: podName + "-" + nodeName}
 	p.created = time.Now()
 	// Written aside and renamed: the kubelet must never read half a manifest. It ignores files
 	// whose names start with a dot (any other name would be a pod of its own).
-	tmp := filepath.Join(node.manifest, "."+manifest)
+	tmp := filepath.Join(node.manifest, "."+file)
 	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
