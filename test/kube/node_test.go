@@ -14,6 +14,8 @@
 package kube
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -48,12 +50,10 @@ var node struct {
 	// containerd, then the kubelet: stopped in the reverse order.
 	containerd, kubeletCmd *exec.Cmd
 	lock                   *os.File
-	// madeRunDir: sharedRunDir did not exist before this run.
-	madeRunDir bool
 }
 
-// sharedRunDir is containerd's default state directory, which its shims and ctr use whatever
-// the configuration says.
+// sharedRunDir is containerd's default state directory, which its shims use whatever the
+// configuration says.
 const sharedRunDir = "/run/containerd"
 
 func TestMain(m *testing.M) {
@@ -119,11 +119,6 @@ func startNode() error {
 		return fmt.Errorf("another run of this package holds %s.lock: %v", baseDir, err)
 	}
 	node.lock = lock
-	// The shims keep their sockets in /run/containerd/s whatever containerd's state directory:
-	// removed at the end if this run made it and they are gone.
-	if _, err := os.Stat(sharedRunDir); os.IsNotExist(err) {
-		node.madeRunDir = true
-	}
 	cleanUp() // what a killed run left
 	for _, d := range []string{"containerd", "kubelet", "manifests", "pod-logs", "images", "cni/bin", "cni/conf"} {
 		if err := os.MkdirAll(filepath.Join(baseDir, d), 0o700); err != nil {
@@ -348,14 +343,35 @@ func stopNode() {
 		node.events.stop()
 	}
 	cleanUp()
-	if node.madeRunDir {
-		for _, d := range []string{sharedRunDir + "/s", sharedRunDir + "/fifo", sharedRunDir} {
-			_ = os.Remove(d) // only if empty: another containerd may have come since
-		}
+	// The shims keep their sockets in /run/containerd/s whatever containerd's state directory
+	// is. Removed once empty: a containerd of the machine's own keeps its socket there.
+	for _, d := range []string{sharedRunDir + "/s", sharedRunDir} {
+		_ = os.Remove(d)
 	}
 	if node.lock != nil {
 		node.lock.Close()
 	}
+}
+
+// removeShimSocket removes the socket of a killed shim, which it had no chance to remove itself.
+// containerd 1.6 names it after its own address, the namespace and the container:
+// /run/containerd/s/<sha256 of ADDRESS/NAMESPACE/ID>.
+func removeShimSocket(cmdline string) {
+	f := strings.Fields(cmdline)
+	if len(f) == 0 || !strings.HasPrefix(filepath.Base(f[0]), "containerd-shim") {
+		return
+	}
+	flags := map[string]string{}
+	for i := 1; i+1 < len(f); i++ {
+		if strings.HasPrefix(f[i], "-") {
+			flags[f[i]] = f[i+1]
+		}
+	}
+	if flags["-address"] == "" || flags["-namespace"] == "" || flags["-id"] == "" {
+		return
+	}
+	sum := sha256.Sum256([]byte(filepath.Join(flags["-address"], flags["-namespace"], flags["-id"])))
+	_ = os.Remove(filepath.Join(sharedRunDir, "s", hex.EncodeToString(sum[:])))
 }
 
 // stopAllPods removes every manifest and waits, bounded, for the kubelet to stop the pods.
@@ -397,7 +413,9 @@ func cleanUp() {
 	for _, pid := range processesMatching(func(cmdline string) bool {
 		return strings.Contains(cmdline, baseDir+"/")
 	}) {
+		p, _ := readProc(pid)
 		killTree(pid)
+		removeShimSocket(p.cmdline)
 	}
 	unmountBelow(baseDir)
 	removeCgroups("kubepods")
