@@ -260,6 +260,12 @@ func (p *kpod) waitGone() {
 	if p.sandbox == "" {
 		return
 	}
+	// The kubelet's StopPodSandbox may still be under way once every task is gone: a pod is gone
+	// when containerd has logged that it returned.
+	stopped := `StopPodSandbox for \"` + p.sandbox + `\" returns successfully`
+	p.await("containerd to finish stopping the sandbox", func(*pod) bool {
+		return strings.Contains(daemonLog("containerd", 1<<30), stopped)
+	})
 	// containerd's CRI stops a sandbox with SIGKILL (StopPodSandbox), whatever its pause is: the
 	// sandbox cannot exit 0 on a teardown, and must not have exited before it.
 	exit, ok := node.events.exit(p.sandbox)
@@ -346,4 +352,14 @@ func (p *kpod) killedAt(container string) (time.Time, bool) {
 		}
 	}
 	return at, !at.IsZero()
+}
+
+// mustKilledAt is killedAt for a container the kubelet must have stopped.
+func mustKilledAt(t *testing.T, p *kpod, container string) time.Time {
+	t.Helper()
+	at, ok := p.killedAt(container)
+	if !ok {
+		t.Fatalf("the kubelet's log has no \"Killing container with a grace period\" line for %s/%s", p.name, container)
+	}
+	return at
 }

@@ -88,13 +88,10 @@ func TestServices(t *testing.T) {
 	defer logFile.Close()
 	p.delete()
 	exit := awaitExit(t, "the second uno-services container", second.id())
-	stop := exit.at.Sub(p.deleted)
-	killed, ok := p.killedAt("services")
-	if !ok {
-		killed = p.deleted
-	}
-	t.Logf("MEASURE services: stop %s after the deletion, %s after the kubelet's SIGTERM, exit %d, grace %v",
-		ms(stop), ms(exit.at.Sub(killed)), exit.exitStatus, grace)
+	killed := mustKilledAt(t, p, "services")
+	stop := exit.at.Sub(killed)
+	t.Logf("MEASURE services: the kubelet's SIGTERM %s after the deletion; exit %s after it, status %d, grace %v",
+		ms(killed.Sub(p.deleted)), ms(stop), exit.exitStatus, grace)
 	if exit.exitStatus != 0 {
 		t.Errorf("uno exited %d on the pod's deletion, want 0 (SIGTERM, no main program)", exit.exitStatus)
 	}
