@@ -8,8 +8,7 @@ import (
 // Scenario 7: containers that fail at once under uno, each its own way, in a crash loop. The
 // exit code the kubelet records (lastState.terminated.exitCode), and containerd's for every
 // run, is uno's documented one; the kubelet restarts them with its back-off.
-func TestCrashLoop(t *testing.T) {
-	needNode(t)
+func testCrashLoop(t *testing.T) {
 	want := map[string]int{
 		"exit-3":         3,        // the program's code
 		"killed-by-usr1": 128 + 10, // 128+n for signal n

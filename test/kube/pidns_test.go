@@ -15,15 +15,13 @@ import (
 // not PID 1 and runs as a child subreaper: the orphan its program leaves is re-parented to it
 // and reaped by it. The orphan of the "other" container (no init) goes to PID 1, the pause
 // container, which reaps it. When the pod stops, nothing is left in its namespace.
-func TestSharedProcessNamespace(t *testing.T) {
-	needNode(t)
+func testSharedProcessNamespace(t *testing.T) {
 	sharedPID(t, node.uno, "uno as catatonit -P")
 }
 
 // The same pod with Debian's catatonit -P as the pause container, the peer uno stands in for:
 // it holds PID 1 and reaps the other container's orphan the same way.
-func TestSharedProcessNamespaceCatatonitPause(t *testing.T) {
-	needNode(t)
+func testSharedProcessNamespaceCatatonitPause(t *testing.T) {
 	switchPause(t, peerPauseImage)
 	sharedPID(t, peerCatatonit, "Debian's catatonit -P")
 }

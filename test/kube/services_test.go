@@ -18,8 +18,7 @@ import (
 // grace, and uno exits 0.
 //
 // Drain (the health issue's `drain`) has not landed: scenario 3 checks the ordered stop alone.
-func TestServices(t *testing.T) {
-	needNode(t)
+func testServices(t *testing.T) {
 	const grace = 30 * time.Second // terminationGracePeriodSeconds in services.yaml
 	httpPort, webPort := mustFreePort(t), mustFreePort(t)
 	p := runPod(t, "services.yaml", "uno-services", "9000", strconv.Itoa(httpPort), "8080", strconv.Itoa(webPort))

@@ -8,8 +8,7 @@ import (
 // Scenario 6: a native sidecar (an init container with restartPolicy: Always) with uno as its
 // init. The kubelet starts it before the main container (once its startup probe, `uno ctl
 // ready`, passes), and on the pod's deletion stops it after the main container has exited.
-func TestNativeSidecar(t *testing.T) {
-	needNode(t)
+func testNativeSidecar(t *testing.T) {
 	const grace = 10 * time.Second // terminationGracePeriodSeconds in sidecar.yaml
 	p := runPod(t, "sidecar.yaml", "uno-sidecar")
 	q := p.await("the main container running", func(q *pod) bool { return running(q, "main") && running(q, "sidecar") })

@@ -20,8 +20,7 @@ func ready(q *pod) bool { return q != nil && q.condition("Ready") }
 // Scenario 1: uno as the container's ENTRYPOINT. The kubelet's exec probes on `uno ctl ready`
 // and `uno ctl health` make the pod Ready; deleting the pod stops it with exit 143 at once,
 // where the same program without an init waits out the grace and is SIGKILLed.
-func TestSingleProgram(t *testing.T) {
-	needNode(t)
+func testSingleProgram(t *testing.T) {
 	const grace = 5 * time.Second // terminationGracePeriodSeconds in both manifests
 	withUno := runPod(t, "single-program.yaml", "uno-single")
 	bare := runPod(t, "no-init.yaml", "no-init")
