@@ -317,7 +317,8 @@ func ctr(args ...string) (string, error) {
 	return string(out), nil
 }
 
-// keepLogs copies the daemons' logs out of baseDir before it is removed, for a failed run.
+// keepLogs copies the daemons' logs out of baseDir before it is removed: for a failed run, or
+// when UNO_KUBE_KEEP_LOGS is set.
 func keepLogs() {
 	dir := filepath.Join(os.TempDir(), "uno-e2e-kube-logs")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -343,13 +344,26 @@ func stopNode() {
 		node.events.stop()
 	}
 	cleanUp()
-	// The shims keep their sockets in /run/containerd/s whatever containerd's state directory
-	// is. Removed once empty: a containerd of the machine's own keeps its socket there.
-	for _, d := range []string{sharedRunDir + "/s", sharedRunDir} {
-		_ = os.Remove(d)
-	}
+	removeFixedPaths()
 	if node.lock != nil {
 		node.lock.Close()
+	}
+}
+
+// removeFixedPaths removes what the daemons create at fixed paths, whatever their configuration:
+// the shims' socket directory /run/containerd/s, the kubelet's device plugin socket (under
+// /var/lib/kubelet, not its root directory) and its /var/log/containers. Sockets go only when
+// nobody listens on them, directories only when empty: a real containerd or kubelet on the
+// machine keeps its own.
+func removeFixedPaths() {
+	const devicePlugins = "/var/lib/kubelet/device-plugins"
+	if c, err := net.Dial("unix", devicePlugins+"/kubelet.sock"); err == nil {
+		c.Close()
+	} else {
+		_ = os.Remove(devicePlugins + "/kubelet.sock")
+	}
+	for _, d := range []string{sharedRunDir + "/s", sharedRunDir, devicePlugins, "/var/lib/kubelet", "/var/log/containers"} {
+		_ = os.Remove(d)
 	}
 }
 
