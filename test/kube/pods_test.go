@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,6 +147,9 @@ type kpod struct {
 // the test ends, if the test has not.
 func runPod(t *testing.T, manifest, podName string, replace ...string) *kpod {
 	t.Helper()
+	if !slices.Contains(suiteFiles, manifest) {
+		t.Fatalf("%s is not in suiteFiles, whose docs a test checks", manifest)
+	}
 	data, err := os.ReadFile(filepath.Join(testbin.RepoRoot(), "examples", "kubernetes", manifest))
 	if err != nil {
 		t.Fatal(err)
