@@ -11,7 +11,7 @@ export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
 TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman uidmap \
-                 tini dumb-init catatonit
+                 tini dumb-init catatonit jq
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
 # The budget is a count of executions, not a duration: with a duration, Go 1.26's fuzz
@@ -19,7 +19,8 @@ TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux g
 # loaded machine (go.dev/issue/75804, fixed in Go 1.27). FuzzLoad is ~15x slower per input.
 FUZZ_TARGETS := config:FuzzLoad:10000 config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
                 config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse \
-                privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode
+                privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode \
+                logmux:FuzzPassthrough
 FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.
