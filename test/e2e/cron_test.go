@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Cron jobs (type = "cron") run by the real binary as PID 1. Each run's script appends marks;
@@ -52,35 +54,77 @@ func countMarks(t *testing.T, marks, mark string) int {
 	return n
 }
 
-// TestCronPerSecondOnTime: a job due every second starts within 100 ms of each second, ten
-// seconds in a row, none skipped or run twice.
+// TestCronPerSecondOnTime: a job due every second is started (forked by uno) within 100 ms of
+// each second, ten seconds in a row, none skipped or run twice. The fork's time is the run's
+// process start time (/proc/PID/stat, 10 ms ticks of the boot clock, put on the wall clock by
+// the test); the time bash reads once it runs ($EPOCHREALTIME) adds the exec and bash's own
+// start, which a loaded machine can stretch past 100 ms without uno being late: it is reported
+// and bounded by the second only.
 func TestCronPerSecondOnTime(t *testing.T) {
 	needRoot(t)
 	needBash(t)
+	dir := t.TempDir()
+	tick := script(t, dir, "tick.sh", `read -r stat < /proc/self/stat
+f=(${stat##*) })
+echo "tick@$EPOCHREALTIME@${f[19]}" >> "$MARKS"
+`)
 	p, marks := startServices(t, startOpts{mode: asPID1}, `
 [services.tick]
 type = "cron"
 schedule = "* * * * * *"
-command = ["bash", "-c", "echo tick@$$EPOCHREALTIME >> $MARKS"]
+command = ["bash", "`+tick+`"]
 `)
-	poll(t, "10 runs", func() bool { return len(markTimes(t, marks, "tick")) >= 11 })
+	poll(t, "10 runs", func() bool { return countPrefix(t, marks, "tick@") >= 11 })
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 	noBug(t, p)
-	// The first run may have been due in the second uno started in: it is left out.
-	times := markTimes(t, marks, "tick")[1:11]
-	worst := 0.0
-	for i, at := range times {
-		late := at - math.Floor(at)
-		worst = max(worst, late)
-		if late >= 0.1 {
-			t.Errorf("run %d started %.0f ms after its second (%.6f)", i+1, late*1000, at)
+	// The boot clock's offset from the wall clock, to place the start ticks.
+	var boot unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot); err != nil {
+		t.Fatal(err)
+	}
+	offset := float64(time.Now().UnixNano())/1e9 - float64(boot.Nano())/1e9
+	var runs [][2]float64 // fork, exec
+	for _, m := range readMarks(t, marks) {
+		parts := strings.Split(m, "@")
+		if len(parts) != 3 || parts[0] != "tick" {
+			continue
 		}
-		if i > 0 && math.Floor(at)-math.Floor(times[i-1]) != 1 {
-			t.Errorf("run %d at %.6f, the one before at %.6f: want consecutive seconds", i+1, at, times[i-1])
+		exec, err1 := strconv.ParseFloat(parts[1], 64)
+		ticks, err2 := strconv.ParseFloat(parts[2], 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("mark %q", m)
+		}
+		runs = append(runs, [2]float64{ticks/100 + offset, exec})
+	}
+	// The first run may have been due in the second uno started in: it is left out.
+	runs = runs[1:11]
+	worstFork, worstExec := 0.0, 0.0
+	for i, r := range runs {
+		second := math.Floor(r[1])
+		fork, exec := r[0]-second, r[1]-second
+		worstFork, worstExec = max(worstFork, fork), max(worstExec, exec)
+		// 10 ms for the start time's resolution, and as much for placing it on the wall clock.
+		if fork >= 0.12 || fork < -0.02 {
+			t.Errorf("run %d forked %.0f ms after its second", i+1, fork*1000)
+		}
+		if i > 0 && second-math.Floor(runs[i-1][1]) != 1 {
+			t.Errorf("run %d in second %.0f, the one before in %.0f: want consecutive seconds", i+1, second, math.Floor(runs[i-1][1]))
 		}
 	}
-	t.Logf("10 runs, latest start %.1f ms after its second (includes fork and bash's exec)", worst*1000)
+	t.Logf("10 runs: forked at most %.0f ms after their second (10 ms ticks), bash running at most %.1f ms after it", worstFork*1000, worstExec*1000)
+}
+
+// countPrefix counts the marks that start with prefix.
+func countPrefix(t *testing.T, marks, prefix string) int {
+	t.Helper()
+	n := 0
+	for _, m := range readMarks(t, marks) {
+		if strings.HasPrefix(m, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // TestCronConcurrency runs a job that outlasts its 1 s period under each policy.
