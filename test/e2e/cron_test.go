@@ -70,7 +70,9 @@ type = "cron"
 schedule = "* * * * * *"
 command = ["bash", "`+tick+`"]
 `)
+	stall := watchStalls()
 	poll(t, "10 runs", func() bool { return countPrefix(t, marks, "tick@") >= 11 })
+	worstStall := stall()
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 	noBug(t, p)
@@ -82,15 +84,18 @@ command = ["bash", "`+tick+`"]
 		second := dueSecond(r[0])
 		fork, exec := r[0]-second, r[1]-second
 		worstFork, worstExec = max(worstFork, fork), max(worstExec, exec)
-		// 10 ms for the start time's resolution, and as much for placing it on the wall clock.
-		if fork >= 0.12 || fork < -0.02 {
-			t.Errorf("run %d forked %.0f ms after its second", i+1, fork*1000)
+		// 10 ms for the start time's resolution, and as much for placing it on the wall clock;
+		// and what the machine itself delayed the test by meanwhile, three times over (the
+		// timer's goroutine, the supervisor's, the fork): a loaded machine delays uno as much,
+		// which says nothing of uno.
+		if bound := 0.12 + 3*worstStall.Seconds(); fork >= bound || fork < -0.02 {
+			t.Errorf("run %d forked %.0f ms after its second (bound %.0f ms with the machine's stalls of up to %v)", i+1, fork*1000, bound*1000, worstStall)
 		}
 		if i > 0 && second-dueSecond(runs[i-1][0]) != 1 {
 			t.Errorf("run %d in second %.0f, the one before in %.0f: want consecutive seconds", i+1, second, dueSecond(runs[i-1][0]))
 		}
 	}
-	t.Logf("10 runs: forked at most %.0f ms after their second (10 ms ticks), bash running at most %.1f ms after it", worstFork*1000, worstExec*1000)
+	t.Logf("10 runs: forked at most %.0f ms after their second (10 ms ticks), bash running at most %.1f ms after it; the test's own worst stall meanwhile %v", worstFork*1000, worstExec*1000, worstStall)
 }
 
 // stampScript writes a job that marks "TAG@EXEC@TICKS": the wall time bash reads once it runs,
@@ -127,6 +132,29 @@ func stamps(t *testing.T, marks, tag string) [][2]float64 {
 		runs = append(runs, [2]float64{ticks/100 + offset, exec})
 	}
 	return runs
+}
+
+// watchStalls measures how late the machine wakes the test from 5 ms sleeps, until the returned
+// function is called, which gives the worst lateness seen: a bound on timing that a loaded
+// machine would break for any program.
+func watchStalls() func() time.Duration {
+	stop := make(chan struct{})
+	worst := make(chan time.Duration)
+	go func() {
+		var w time.Duration
+		for {
+			select {
+			case <-stop:
+				worst <- w
+				return
+			default:
+			}
+			start := time.Now()
+			time.Sleep(5 * time.Millisecond)
+			w = max(w, time.Since(start)-5*time.Millisecond)
+		}
+	}()
+	return func() time.Duration { close(stop); return <-worst }
 }
 
 // dueSecond is the second a run forked at fork (as stamps places it, within 20 ms) was due in:
@@ -499,7 +527,9 @@ schedule = "* * * * * *"
 jitter = "400ms"
 command = ["bash", "`+spreadJob+`"]
 `)
+	stall := watchStalls()
 	poll(t, "8 jittered runs", func() bool { return countPrefix(t, marks, "spread@") >= 9 })
+	worstStall := stall()
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 	noBug(t, p)
@@ -511,9 +541,9 @@ command = ["bash", "`+spreadJob+`"]
 	spread := 0.0
 	for _, r := range stamps(t, marks, "spread")[1:9] {
 		late := r[0] - dueSecond(r[0])
-		// 400 ms of jitter, and the 100 ms (+20 ms resolution) bound of TestCronPerSecondOnTime.
-		if late >= 0.52 {
-			t.Errorf("a run forked %.0f ms after its second, past jitter + 100 ms", late*1000)
+		// 400 ms of jitter, and the bound of TestCronPerSecondOnTime.
+		if bound := 0.52 + 3*worstStall.Seconds(); late >= bound {
+			t.Errorf("a run forked %.0f ms after its second, past jitter + 100 ms (bound %.0f ms with the machine's stalls of up to %v)", late*1000, bound*1000, worstStall)
 		}
 		spread = max(spread, late)
 	}
