@@ -120,6 +120,9 @@ func (d *decoder) value(v reflect.Value) error {
 	}
 	switch c {
 	case '{':
+		if v.Kind() == reflect.Map {
+			return d.mapObject(v)
+		}
 		return d.object(v)
 	case '[':
 		return d.array(v)
@@ -233,6 +236,57 @@ func (d *decoder) object(v reflect.Value) error {
 		if err := d.value(target); err != nil {
 			return err
 		}
+		switch d.peek() {
+		case ',':
+			d.off++
+		case '}':
+			d.off++
+			d.depth--
+			return nil
+		default:
+			return d.syntax("after object value")
+		}
+	}
+}
+
+// mapObject decodes an object into a map with string keys; each value is decoded into a fresh
+// element, as encoding/json does.
+func (d *decoder) mapObject(v reflect.Value) error {
+	t := v.Type()
+	if t.Key().Kind() != reflect.String {
+		return d.typeError("object", t)
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(t))
+	}
+	d.off++ // {
+	if d.peek() == '}' {
+		d.off++
+		d.depth--
+		return nil
+	}
+	for {
+		if d.peek() != '"' {
+			return d.syntax("looking for an object key")
+		}
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		if d.peek() != ':' {
+			return d.syntax("after object key")
+		}
+		d.off++
+		elem := reflect.New(t.Elem()).Elem()
+		if err := d.value(elem); err != nil {
+			return err
+		}
+		k := reflect.New(t.Key()).Elem()
+		k.SetString(key)
+		v.SetMapIndex(k, elem)
 		switch d.peek() {
 		case ',':
 			d.off++
