@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/uno-init/uno/internal/privs"
 )
@@ -188,11 +189,47 @@ func (l *loader) rlimits(file, key string, n *node) []privs.Rlimit {
 		default:
 			r.Soft, ok = l.limit(file, k, name, v)
 		}
-		if ok {
+		if ok && l.rlimitStartable(file, v.line, k, r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// rlimitStartable reports whether the shim could set r as uno is now, and says why not: the
+// service inherits uno's hard limit, so a soft limit alone above it fails every start, as does a
+// hard limit raised without CAP_SYS_RESOURCE, or a nofile above the kernel's fs.nr_open (for
+// root too). Checked here so that uno check and a load say so, not each start.
+func (l *loader) rlimitStartable(file string, line int, key string, r privs.Rlimit) bool {
+	var cur syscall.Rlimit
+	if err := syscall.Getrlimit(r.Resource, &cur); err != nil {
+		return true // the start will say
+	}
+	switch {
+	case r.Resource == syscall.RLIMIT_NOFILE && max(r.Soft, r.Hard) > nrOpen():
+		l.errorf(file, line, key, "%s is above the kernel's maximum of open files, %d (fs.nr_open)", limitString(max(r.Soft, r.Hard)), nrOpen())
+	case !r.HardSet && cur.Max != privs.Unlimited && r.Soft > cur.Max:
+		l.errorf(file, line, key, "soft limit %s is above the hard limit %s the service inherits from uno; give [soft, hard] to raise that too", limitString(r.Soft), limitString(cur.Max))
+	case r.HardSet && cur.Max != privs.Unlimited && r.Hard > cur.Max && !holds(capSysResource):
+		l.errorf(file, line, key, "hard limit %s is above uno's own %s, and raising it needs CAP_SYS_RESOURCE, which uno does not hold", limitString(r.Hard), limitString(cur.Max))
+	default:
+		return true
+	}
+	return false
+}
+
+// nrOpen is the kernel's bound on any nofile limit (/proc/sys/fs/nr_open), or the largest one
+// when it cannot be read.
+func nrOpen() uint64 {
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		return privs.Unlimited - 1
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return privs.Unlimited - 1
+	}
+	return n
 }
 
 func (l *loader) limit(file, key, name string, n *node) (uint64, bool) {

@@ -2,8 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/uno-init/uno/internal/testbin"
 )
 
 // Tests from the fresh-eyes review of issue 16: each one a way the privilege shim broke.
@@ -35,4 +41,54 @@ capabilities = ["CAP_KILL"]
 		p.signal(syscall.SIGTERM)
 		p.expectExit(0)
 	})
+}
+
+// TestPrivilegesReviewRlimitsChecked: an rlimit the shim cannot set as uno is now fails every
+// start, and uno can see that at load: a soft limit alone above the hard limit the service
+// inherits, a hard limit raised without CAP_SYS_RESOURCE, a nofile above fs.nr_open. uno check
+// used to pass all three ("1 services, in start order") and each start failed.
+func TestPrivilegesReviewRlimitsChecked(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	nrOpen := atoiT(t, readTrim(t, "/proc/sys/fs/nr_open"))
+	cases := map[string]string{
+		// uno inherits the test's limits.
+		fmt.Sprintf("nofile = %d", lim.Max+1):                "soft limit " + fmt.Sprint(lim.Max+1) + " is above the hard limit " + fmt.Sprint(lim.Max) + " the service inherits from uno",
+		fmt.Sprintf("nofile = [%d, %d]", nrOpen+1, nrOpen+1): fmt.Sprint(nrOpen+1) + " is above the kernel's maximum of open files",
+		fmt.Sprintf("nofile = [1, %d]", lim.Max+1):           "hard limit " + fmt.Sprint(lim.Max+1) + " is above uno's own",
+		`nofile = [1, "unlimited"]`:                          "unlimited is above the kernel's maximum of open files",
+	}
+	if procHolds(t, 24) || lim.Max >= uint64(nrOpen) {
+		// With CAP_SYS_RESOURCE a hard limit may be raised (up to nr_open); at nr_open already,
+		// one more is the nr_open case.
+		delete(cases, fmt.Sprintf("nofile = [1, %d]", lim.Max+1))
+	}
+	if lim.Max >= uint64(nrOpen) {
+		delete(cases, fmt.Sprintf("nofile = %d", lim.Max+1))
+	}
+	for limit, want := range cases {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "uno.toml")
+		if err := os.WriteFile(cfg, []byte("[services.s]\ncommand = [\"true\"]\nrlimits = { "+limit+" }\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(testbin.Uno(t), "check", "-c", cfg).CombinedOutput()
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err == nil {
+			code = 0
+		}
+		if code != 1 || !strings.Contains(string(out), "uno.toml:3: services.s.rlimits.nofile: "+want) {
+			t.Errorf("%s: uno check exit %d, want 1 and %q:\n%s", limit, code, want, out)
+		}
+	}
+}
+
+// procHolds reports whether the test holds capability c in its effective set.
+func procHolds(t *testing.T, c uint) bool {
+	t.Helper()
+	return parseSigset(t, ownStatus(t, "CapEff"))&(1<<c) != 0
 }
