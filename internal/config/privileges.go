@@ -50,6 +50,9 @@ func (l *loader) privileges(cfg *Config, file, prefix string, t *table, s *Servi
 	if v := t.get("nice"); v != nil {
 		p.NiceSet = true
 		p.Nice = l.intRange(file, key("nice"), v, -20, 19)
+		if cur, ok := ownNice(); ok && p.Nice < cur && !holds(capSysNice) && !niceAllowedByRlimit(p.Nice) {
+			l.errorf(file, v.line, key("nice"), "%d is below uno's own %d, and lowering it needs CAP_SYS_NICE, which uno does not hold (or an RLIMIT_NICE of at least %d)", p.Nice, cur, 20-p.Nice)
+		}
 	}
 	if v := t.get("oom_score_adj"); v != nil {
 		p.OOMSet = true
@@ -271,8 +274,24 @@ func (l *loader) intRange(file, key string, n *node, lo, hi int64) int {
 	return int(n.num)
 }
 
-// capSysResource is CAP_SYS_RESOURCE's number.
-const capSysResource = 24
+// capSysResource and capSysNice are those capabilities' numbers.
+const (
+	capSysResource = 24
+	capSysNice     = 23
+)
+
+// ownNice is uno's nice value (the kernel's getpriority answers 20 - nice).
+func ownNice() (int, bool) {
+	raw, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	return 20 - raw, err == nil
+}
+
+// niceAllowedByRlimit reports whether RLIMIT_NICE lets an unprivileged process go down to nice:
+// its soft limit allows down to 20 - limit.
+func niceAllowedByRlimit(nice int) bool {
+	var lim syscall.Rlimit
+	return syscall.Getrlimit(privs.ResourceNumber("nice"), &lim) == nil && uint64(20-nice) <= lim.Cur
+}
 
 func holds(c int) bool {
 	held, err := privs.Held()
