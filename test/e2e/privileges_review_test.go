@@ -92,3 +92,31 @@ func procHolds(t *testing.T, c uint) bool {
 	t.Helper()
 	return parseSigset(t, ownStatus(t, "CapEff"))&(1<<c) != 0
 }
+
+// TestPrivilegesReviewNoProc: without /proc (a private mount namespace where it is unmounted)
+// uno cannot re-execute itself as the privilege shim; the start error says why instead of only
+// "privilege shim /proc/self/exe: no such file or directory", and a service without privilege
+// keys still runs.
+func TestPrivilegesReviewNoProc(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+	dir := helperDir(t)
+	cfg := filepath.Join(dir, "uno.toml")
+	conf := fmt.Sprintf("[services.plain]\ncommand = [\"touch\", \"%s/plain\"]\nrestart = \"no\"\nessential = false\n[services.s]\ncommand = [\"touch\", \"%s/shimmed\"]\numask = \"0022\"\nrestart = \"no\"\n", dir, dir)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", `umount -l /proc && exec "$0" -c "$1" --no-socket`, testbin.Uno(t), cfg)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit %d, want 1 (the essential service could not start)", code)
+	}
+	if want := "cannot start touch: privilege shim /proc/self/exe (is /proc mounted?"; !strings.Contains(string(out), want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "shimmed")); err == nil {
+		t.Errorf("the shimmed service ran")
+	}
+}
