@@ -52,6 +52,8 @@ type invocation struct {
 
 	// configFile or procfile, when set, run services (the program, if any, as the main one).
 	configFile, procfile string
+	// crontab, when set, runs a crontab's jobs (uno -C FILE), as supercronic does.
+	crontab string
 	// graceSet says --grace or UNO_GRACE was given, and overrides the configuration's grace.
 	graceSet bool
 	// check validates the configuration and prints the start order instead of running it.
@@ -69,7 +71,9 @@ type invocation struct {
 	httpPublic  bool
 }
 
-func (inv *invocation) services() bool { return inv.configFile != "" || inv.procfile != "" }
+func (inv *invocation) services() bool {
+	return inv.configFile != "" || inv.procfile != "" || inv.crontab != ""
+}
 
 // personality reads a command line and environment into an invocation.
 type personality struct {

@@ -20,6 +20,7 @@ const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
   stop [--no-wait] NAME...      stop services (and, first, what depends on them)
   restart [--no-wait] NAME...   stop and start services; their dependents keep running
   signal SIGNAL NAME...         send SIGNAL to each service's main process
+  run NAME...                   start a run of cron jobs now (as their concurrency allows)
   logs [-f] [-n N] NAME         the last N (default 100) lines of a service's output; -f follows
   logs --files [-n N] NAME      the last N lines of the service's current log_file
   logs --reopen [NAME...]       reopen log files (all, or the services named), after logrotate
@@ -82,6 +83,11 @@ func (c *ctlCommand) run(args []string) (int, error) {
 		return c.status(args)
 	case "start", "stop", "restart":
 		return c.act(cmd, args)
+	case "run":
+		if len(args) == 0 {
+			return 2, usagef("run needs at least one cron job")
+		}
+		return c.do(control.Request{Command: control.CmdRun, Names: args})
 	case "signal":
 		if len(args) < 2 {
 			return 2, usagef("signal needs a signal and at least one service")
@@ -227,6 +233,7 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.State, ready, pid, uptime, s.Restarts, last)
 	}
 	tw.Flush()
+	printJobs(c.stdout, reply.Services)
 	return 0, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,9 +27,12 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 	environ := os.Environ()
 	var cfg *config.Config
 	var err error
-	if inv.procfile != "" {
+	switch {
+	case inv.procfile != "":
 		cfg, err = config.LoadProcfile(inv.procfile, environ)
-	} else {
+	case inv.crontab != "":
+		cfg, err = config.LoadCrontab(inv.crontab, environ)
+	default:
 		cfg, err = config.Load(inv.configFile, environ)
 	}
 	if err != nil {
@@ -98,7 +102,7 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 		log.Debug("cannot change directory to /", "err", err)
 	}
 	// Reloads read the same files from /: their paths must not depend on where uno was.
-	for _, p := range []*string{&inv.configFile, &inv.procfile} {
+	for _, p := range []*string{&inv.configFile, &inv.procfile, &inv.crontab} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(inv.startDir, *p)
 		}
@@ -137,6 +141,9 @@ func check(inv *invocation, stdout, stderr io.Writer) int {
 		var notes []string
 		if s.Type == config.Oneshot {
 			notes = append(notes, "oneshot")
+		}
+		if s.Cron != nil {
+			notes = append(notes, cronNotes(s.Cron, time.Now()))
 		}
 		if len(s.DependsOn) > 0 {
 			var deps []string

@@ -41,7 +41,9 @@ type Service struct {
 	File string
 	Line int
 
-	Type    Type
+	Type Type
+	// Cron is set for a scheduled job (type = "cron").
+	Cron    *CronSpec
 	Command []string
 	// CommandLine is where command was written, for messages about it.
 	CommandLine int

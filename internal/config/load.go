@@ -51,7 +51,7 @@ func Load(path string, environ []string) (*Config, error) {
 	l := &loader{environ: environ, dir: filepath.Dir(path)}
 	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: FormatPrefix}
 
-	l.known(name, "", root, "uno", "services")
+	l.known(name, "", root, "uno", "services", "crontab")
 	if n := root.get("uno"); n != nil {
 		if t := l.table(name, "uno", n); t != nil {
 			l.known(name, "uno.", t, slices.Concat([]string{"grace"}, unoOutputKeys, []string{"no_new_privileges"})...)
@@ -86,6 +86,14 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 	}
 	l.servicesDir(cfg, name)
+	if n := root.get("crontab"); n != nil {
+		if path, ok := l.str(name, "crontab", n); ok {
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(l.dir, path)
+			}
+			l.crontab(cfg, name, "crontab", n.line, path)
+		}
+	}
 	if len(l.errs) == 0 && len(cfg.Services) == 0 {
 		l.errorf(name, 0, "", "no services defined")
 	}
@@ -219,7 +227,7 @@ func (c *Config) AddMain(argv []string, environ []string) error {
 	for _, s := range c.Services {
 		// A non-essential service may fail without stopping the container, so it must not
 		// keep the main program from starting either.
-		if s.Essential {
+		if s.Essential && s.Type != Cron {
 			main.DependsOn = append(main.DependsOn, Dependency{Name: s.Name, Condition: DefaultCondition(s)})
 		}
 	}

@@ -18,6 +18,8 @@ var serviceKeys = append([]string{
 	"ready", "restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit",
 	"restart_window", "stop_signal", "stop_timeout", "kill_mode", "essential",
 	"no_new_privileges", "capabilities", "rlimits", "umask", "nice", "oom_score_adj", "secrets", "env_file_suffix",
+	// Scheduled jobs' keys: cron.go.
+	"schedule", "timezone", "concurrency", "timeout", "jitter", "run_on_start", "fail_after",
 }, outputKeys...)
 
 // service decodes one service's table.
@@ -43,7 +45,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	get := t.get
 
 	if v := get("type"); v != nil {
-		s.Type = Type(l.oneOf(file, key("type"), v, string(Simple), string(Oneshot)))
+		s.Type = Type(l.oneOf(file, key("type"), v, string(Simple), string(Oneshot), string(Cron)))
 	}
 
 	// The environment first: command, working_dir and ready expand against it.
@@ -155,6 +157,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	s.Output = l.output(cfg, file, prefix, get, env)
 	s.LogPrefix = s.Output.Format != FormatRaw
 	l.privileges(cfg, file, prefix, t, s, env)
+	l.cronJob(file, prefix, t, s)
 	s.Env = env.list()
 	return s
 }

@@ -276,7 +276,7 @@ func (s *Server) handle(conn *net.UnixConn) {
 		}
 		ok, why := probe()
 		reply(Reply{OK: ok, Message: why})
-	case CmdStart, CmdStop, CmdRestart, CmdSignal, CmdReload:
+	case CmdStart, CmdStop, CmdRestart, CmdSignal, CmdReload, CmdRun:
 		_ = conn.SetDeadline(time.Now().Add(actionTimeout))
 		ctx, cancel := context.WithTimeout(s.ctx, actionTimeout)
 		defer cancel()

@@ -35,6 +35,8 @@ const (
 	Failed State = "failed"
 	// Stopped: stopped by uno, or never started because uno was stopping.
 	Stopped State = "stopped"
+	// Scheduled: a cron job waiting for its next due time (cron.go).
+	Scheduled State = "scheduled"
 )
 
 // active reports whether a process of the service may be running.
@@ -89,6 +91,9 @@ type service struct {
 	restartAt    *time.Timer
 	killAt       *time.Timer // the SIGKILL at stop_timeout, then the give-up after it
 	stopSignalAt time.Time
+
+	// job is set for a cron job, and for each extra run of one (cron.go).
+	job *cronJob
 }
 
 func (s *service) name() string { return s.cfg.Name }

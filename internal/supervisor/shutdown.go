@@ -38,7 +38,7 @@ func (sv *Supervisor) shutdown(code int, reason string) {
 	sv.log.Info("stopping services", "reason", reason, "grace", grace)
 	for _, s := range sv.services {
 		sv.cancelRestart(s)
-		if s.state == Waiting || s.state == Backoff {
+		if s.state == Waiting || s.state == Backoff || s.state == Scheduled {
 			sv.transition(s, EvCancel, Stopped)
 		}
 	}
@@ -67,7 +67,7 @@ func (sv *Supervisor) stopNext() {
 			delete(sv.stopSet, s)
 			continue
 		}
-		if s.state == Waiting || s.state == Backoff {
+		if s.state == Waiting || s.state == Backoff || s.state == Scheduled {
 			sv.cancelRestart(s)
 			sv.transition(s, EvCancel, Stopped)
 			continue
@@ -142,6 +142,9 @@ func (sv *Supervisor) giveUp(s *service) {
 	s.killAt = nil
 	s.lastEnd = time.Now()
 	s.pid = 0
+	if sv.jobStopped(s, EvGiveUp) {
+		return
+	}
 	sv.transition(s, EvGiveUp, Stopped)
 	sv.afterStop(s)
 }

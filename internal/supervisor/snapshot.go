@@ -29,10 +29,17 @@ func (sv *Supervisor) publish() {
 	snap := &snapshot{services: make([]control.ServiceStatus, 0, len(sv.services))}
 	var notReady, unhealthy []string
 	for _, s := range sv.services {
+		if s.job != nil && s.job.parent != nil {
+			continue // an extra run of a cron job: the job's status counts it
+		}
 		st := control.ServiceStatus{
 			Name: s.name(), Type: string(s.cfg.Type), State: string(s.state),
 			Ready: s.state == Running || s.state == Completed, Essential: s.cfg.Essential,
 			Pid: s.pid, StartedAt: s.startedAt, Restarts: s.restarts,
+		}
+		if s.cfg.Cron != nil {
+			st.Cron = sv.cronStatus(s)
+			st.Ready = s.state == Scheduled || s.state.active() // its schedule runs
 		}
 		if s.cfg.Main {
 			st.Type = "main"

@@ -54,7 +54,9 @@ func (sv *Supervisor) startWaiting() {
 			}
 			break
 		}
-		if ready {
+		if ready && s.cfg.Cron != nil {
+			sv.scheduleJob(s)
+		} else if ready {
 			sv.start(s)
 			if sv.stopping {
 				return
@@ -236,6 +238,9 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	s.pid = 0
 	if s.state.stopping() {
 		sv.log.Info("service stopped", attrs...)
+		if sv.jobStopped(s, EvExited) {
+			return
+		}
 		if s.notReady && !sv.stopping && !s.removed && !s.restartPending {
 			sv.afterRun(s, EvExited, false) // a failed start: the restart policy decides
 			return
@@ -273,6 +278,10 @@ func (sv *Supervisor) afterRun(s *service, ev Event, success bool) {
 	if sv.stopping {
 		sv.transition(s, ev, Stopped)
 		sv.stopNext()
+		return
+	}
+	if s.cfg.Cron != nil && s.job != nil {
+		sv.jobRunEnded(s, ev, success)
 		return
 	}
 	if s.cfg.Type == config.Oneshot && success {

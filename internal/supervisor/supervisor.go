@@ -88,6 +88,8 @@ type Supervisor struct {
 	exitCode      int
 	graceDeadline time.Time
 	graceTimer    *time.Timer
+
+	cron cronScheduler
 }
 
 // Events sent to the supervisor's goroutine. run is the service's run they belong to: events of
@@ -214,6 +216,7 @@ func (sv *Supervisor) run() int {
 	for {
 		// Before each wait: actions under way may be done, and readers see the latest state.
 		sv.checkWaiters()
+		sv.armCron()
 		sv.publish()
 		if sv.stopping && sv.allEnded() {
 			break
@@ -225,6 +228,8 @@ func (sv *Supervisor) run() int {
 			sv.handle(ev)
 		case cr := <-sv.control:
 			sv.handleControl(cr)
+		case <-sv.cron.wake:
+			sv.cronWoke()
 		}
 		if !sv.stopping && sv.allEnded() && !sv.anyHeld() {
 			log.Info("every service has ended")
@@ -234,6 +239,7 @@ func (sv *Supervisor) run() int {
 	if sv.graceTimer != nil {
 		sv.graceTimer.Stop()
 	}
+	sv.closeCron()
 	sv.sweepLeftovers()
 	sv.flushOutput()
 
@@ -287,6 +293,8 @@ func (sv *Supervisor) handle(ev any) {
 		if ev.run == ev.svc.run && ev.svc.state == Killing {
 			sv.giveUp(ev.svc)
 		}
+	case cronTimeoutEvent:
+		sv.jobTimedOut(ev)
 	case graceEvent:
 		if !sv.hurried {
 			sv.log.Warn("grace period over; killing every service left", "grace", sv.opts.Config.Grace)
