@@ -38,6 +38,12 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 	if inv.graceSet {
 		cfg.SetGrace(inv.cfg.Grace)
 	}
+	if inv.drainSet {
+		cfg.Drain = inv.cfg.Drain
+	}
+	if cfg.Drain > 0 && cfg.Drain >= cfg.Grace {
+		return nil, fmt.Errorf("drain (%v) leaves nothing of the grace (%v) for the stop: the drain counts inside it", cfg.Drain, cfg.Grace)
+	}
 	if len(inv.cfg.Argv) > 0 {
 		if err := cfg.AddMain(inv.cfg.Argv, environ); err != nil {
 			return nil, err
@@ -112,6 +118,7 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 		Socket:      inv.socket,
 		SocketGroup: inv.socketGroup,
 		HTTPAddr:    inv.httpAddr,
+		Version:     Version(),
 		Reload:      func() (*config.Config, error) { return loadConfig(inv) },
 	})
 }

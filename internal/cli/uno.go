@@ -120,6 +120,13 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 		{long: "grace", env: "UNO_GRACE", arg: "DURATION",
 			help: "time leftover processes get between SIGTERM and SIGKILL\nonce the program has exited (default " + defaultGrace.String() + "; 0: no sweep)",
 			set:  setGrace},
+		{long: "drain", env: "UNO_DRAIN", arg: "DURATION",
+			help: "on the first SIGTERM, stay up but not ready (/readyz 503) this long\nbefore stopping; counts inside the grace of services",
+			set: func(v string) (err error) {
+				cfg.Drain, err = parseGrace(v)
+				inv.drainSet = true
+				return err
+			}},
 		{short: 'w', long: "warn-orphans", env: "UNO_WARN_ORPHANS",
 			help: "log every reaped orphan",
 			set:  func(string) error { cfg.LogOrphans = true; return nil }},

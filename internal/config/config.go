@@ -17,6 +17,10 @@ type Config struct {
 	File string
 	// Grace is the budget of the whole shutdown: ordered stops, then the orphan sweep.
 	Grace time.Duration
+	// Drain is how long uno stays up, not ready, after the first stop signal, before it stops
+	// anything: engines take the container out of their endpoints meanwhile. It counts inside
+	// Grace.
+	Drain time.Duration
 	// LogFormat is uno's own log format: "text" or "json".
 	LogFormat string
 	// Services in the order they were defined.
@@ -45,6 +49,8 @@ type Service struct {
 
 	DependsOn []Dependency
 	Ready     *ReadyCheck
+	// Health is the liveness check that runs once the service is ready (health.go).
+	Health *HealthCheck
 
 	Restart           RestartPolicy
 	RestartDelay      time.Duration // first delay before a restart, doubled on each failure

@@ -51,9 +51,15 @@ func Load(path string, environ []string) (*Config, error) {
 	l.known(name, "", root, "uno", "services")
 	if n := root.get("uno"); n != nil {
 		if t := l.table(name, "uno", n); t != nil {
-			l.known(name, "uno.", t, "grace", "log_format")
+			l.known(name, "uno.", t, "grace", "drain", "log_format")
 			if v := t.get("grace"); v != nil {
 				cfg.Grace = l.duration(name, "uno.grace", v, cfg.Grace)
+			}
+			if v := t.get("drain"); v != nil {
+				cfg.Drain = l.duration(name, "uno.drain", v, 0)
+				if cfg.Drain >= cfg.Grace {
+					l.errorf(name, v.line, "uno.drain", "%v leaves nothing of the grace (%v) for the stop: the drain counts inside it", cfg.Drain, cfg.Grace)
+				}
 			}
 			if v := t.get("log_format"); v != nil {
 				cfg.LogFormat = l.oneOf(name, "uno.log_format", v, "text", "json")

@@ -35,6 +35,8 @@ type copier struct {
 	r    *os.File
 	dest *destination
 	hist *history
+	// count is what the service wrote on this stream (counts.go).
+	count *streamCount
 	// prefix starts a line's last or only piece; cutPrefix one that the line continues after.
 	prefix    []byte
 	cutPrefix []byte
@@ -78,6 +80,7 @@ func (c *copier) run() {
 		}
 		n, err := c.r.Read(buf[kept:])
 		if n > 0 {
+			c.count.read(buf[kept : kept+n])
 			var handed bool
 			before := kept
 			kept, handed = c.consume(kept, n)
@@ -220,6 +223,7 @@ func (c *copier) finish(kept int) {
 	}
 	line := c.bufs.read[:kept]
 	c.hist.add(line)
+	c.count.lines.Add(1) // a last line without its newline
 	if c.raw {
 		return
 	}

@@ -100,6 +100,7 @@ type Mux struct {
 
 	mu        sync.Mutex
 	histories map[string]*history
+	counts    map[string]*[2]streamCount // counts.go
 	running   int
 	idle      chan struct{} // closed when running drops to zero; replaced when a reader starts
 }
@@ -226,11 +227,12 @@ func (m *Mux) Pipe(name string, s Stream, prefix bool) (*os.File, error) {
 	_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
 
 	c := &copier{
-		m:    m,
-		r:    r,
-		dest: m.dest[s],
-		hist: m.history(name),
-		raw:  !prefix,
+		m:     m,
+		r:     r,
+		dest:  m.dest[s],
+		hist:  m.history(name),
+		count: m.counter(name, s),
+		raw:   !prefix,
 	}
 	if prefix {
 		c.prefix = m.prefixFor(name, " | ")

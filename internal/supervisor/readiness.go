@@ -20,29 +20,7 @@ import (
 // probe runs the readiness check of s's current run until it passes or times out.
 func (sv *Supervisor) probe(s *service) {
 	r := s.cfg.Ready
-	var check probe.Check
-	switch r.Kind {
-	case config.ReadyHTTP:
-		var err error
-		if check, err = probe.HTTP(r.Target); err != nil {
-			check = func(context.Context) error { return err }
-		}
-	case config.ReadyTCP:
-		check = probe.TCP(r.Target)
-	case config.ReadyFile:
-		// A relative path is the service's, as an exec check's is; never uno's directory.
-		path := r.Target
-		if !filepath.IsAbs(path) && s.cfg.Dir != "" {
-			path = filepath.Join(s.cfg.Dir, path)
-		}
-		check = probe.File(path)
-	case config.ReadyExec:
-		spec := spawn.Spec{Argv: r.Argv, Env: s.cfg.Env, Dir: s.cfg.Dir}
-		if s.cfg.User != nil {
-			spec.Credential = s.cfg.User.Credential()
-		}
-		check = probe.Exec(sv.reaper, spec)
-	}
+	check := sv.check(s, r.Kind, r.Target, r.Argv)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancelProbe = cancel
 	run := s.run
@@ -73,6 +51,33 @@ func (sv *Supervisor) probe(s *service) {
 			}
 		}
 	}()
+}
+
+// check is one attempt of an http, tcp, file or exec check of s (readiness or health).
+func (sv *Supervisor) check(s *service, kind config.ReadyKind, target string, argv []string) probe.Check {
+	switch kind {
+	case config.ReadyHTTP:
+		check, err := probe.HTTP(target)
+		if err != nil {
+			return func(context.Context) error { return err }
+		}
+		return check
+	case config.ReadyTCP:
+		return probe.TCP(target)
+	case config.ReadyFile:
+		// A relative path is the service's, as an exec check's is; never uno's directory.
+		if !filepath.IsAbs(target) && s.cfg.Dir != "" {
+			target = filepath.Join(s.cfg.Dir, target)
+		}
+		return probe.File(target)
+	case config.ReadyExec:
+		spec := spawn.Spec{Argv: argv, Env: s.cfg.Env, Dir: s.cfg.Dir}
+		if s.cfg.User != nil {
+			spec.Credential = s.cfg.User.Credential()
+		}
+		return probe.Exec(sv.reaper, spec)
+	}
+	return func(context.Context) error { return fmt.Errorf("bug: no %s check", kind) }
 }
 
 func later(a, b time.Time) time.Time {

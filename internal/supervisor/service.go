@@ -89,6 +89,9 @@ type service struct {
 	restartAt    *time.Timer
 	killAt       *time.Timer // the SIGKILL at stop_timeout, then the give-up after it
 	stopSignalAt time.Time
+
+	health healthState  // health.go
+	stats  serviceStats // metrics.go
 }
 
 func (s *service) name() string { return s.cfg.Name }

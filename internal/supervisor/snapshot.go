@@ -10,6 +10,7 @@ import (
 
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/control"
+	"github.com/uno-init/uno/internal/logmux"
 )
 
 // This file is the supervisor's side of `uno ctl`: the backend the control socket calls, whose
@@ -22,17 +23,27 @@ type snapshot struct {
 	ready, healthy bool
 	readyWhy       string
 	healthWhy      string
+
+	// For the metrics (metrics.go): metrics is in the order of services.
+	version   string
+	metrics   []serviceMetrics
+	forwarded map[string]uint64
+	// Read at each request: renderMetrics fills them in a copy.
+	orphans uint64
+	logs    []logmux.Count
 }
 
 // publish records the current state for the control socket's readers.
 func (sv *Supervisor) publish() {
-	snap := &snapshot{services: make([]control.ServiceStatus, 0, len(sv.services))}
+	snap := &snapshot{services: make([]control.ServiceStatus, 0, len(sv.services)), version: sv.opts.Version,
+		metrics: make([]serviceMetrics, 0, len(sv.services)), forwarded: cloneCounts(sv.forwarded)}
 	var notReady, unhealthy []string
 	for _, s := range sv.services {
 		st := control.ServiceStatus{
 			Name: s.name(), Type: string(s.cfg.Type), State: string(s.state),
-			Ready: s.state == Running || s.state == Completed, Essential: s.cfg.Essential,
+			Ready: (s.state == Running && s.health.status != healthUnhealthy) || s.state == Completed, Essential: s.cfg.Essential,
 			Pid: s.pid, StartedAt: s.startedAt, Restarts: s.restarts,
+			Health: s.health.status, HealthFailures: s.health.failures, HealthError: s.health.lastError,
 		}
 		if s.cfg.Main {
 			st.Type = "main"
@@ -41,11 +52,21 @@ func (sv *Supervisor) publish() {
 			st.LastExit = &control.Exit{Code: s.code, Description: s.lastDescription(), At: s.lastEnd}
 		}
 		snap.services = append(snap.services, st)
+		snap.metrics = append(snap.metrics, s.metrics())
 		if !s.cfg.Essential || s.removed {
 			continue
 		}
 		if !st.Ready {
-			notReady = append(notReady, s.name()+" is "+string(s.state))
+			why := s.name() + " is " + string(s.state)
+			if s.state == Running {
+				why = s.name() + " is unhealthy"
+			}
+			notReady = append(notReady, why)
+		}
+		if s.health.status == healthUnhealthy && s.state == Running {
+			unhealthy = append(unhealthy, fmt.Sprintf("%s is unhealthy (%d checks failed in a row, last: %s)", s.name(), s.health.failures, s.health.lastError))
+		} else if s.health.failed && s.state.stopping() {
+			unhealthy = append(unhealthy, fmt.Sprintf("%s is being stopped: unhealthy (last check: %s)", s.name(), s.health.lastError))
 		}
 		switch s.state {
 		case Backoff:
@@ -53,6 +74,9 @@ func (sv *Supervisor) publish() {
 		case Failed:
 			unhealthy = append(unhealthy, fmt.Sprintf("%s failed (%s)", s.name(), s.lastDescription()))
 		}
+	}
+	if sv.draining() {
+		notReady = []string{"uno is draining before the stop"}
 	}
 	if sv.stopping {
 		notReady = []string{"uno is stopping"}
@@ -75,6 +99,8 @@ func (s *service) lastDescription() string {
 	switch {
 	case s.notReady:
 		return "not ready in time"
+	case s.health.failed:
+		return "unhealthy: " + s.health.lastError
 	case s.lastExit != nil:
 		return s.lastExit.String()
 	case s.code != 0:
@@ -128,6 +154,10 @@ func (b backend) Ready() (bool, string) {
 func (b backend) Health() (bool, string) {
 	snap := b.sv.snapshot.Load()
 	return snap.healthy, snap.healthWhy
+}
+
+func (b backend) Metrics() []byte {
+	return b.sv.renderMetrics(b.sv.snapshot.Load())
 }
 
 func (b backend) Logs(name string, n int) ([][]byte, error) {

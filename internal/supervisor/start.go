@@ -68,6 +68,7 @@ func (sv *Supervisor) start(s *service) {
 	s.run++
 	s.notReady = false
 	s.ready = false
+	s.health = healthState{gen: s.health.gen}
 	spec := spawn.Spec{
 		Argv:   s.cfg.Command,
 		Env:    s.cfg.Env,
@@ -186,11 +187,15 @@ func (sv *Supervisor) becomeReady(s *service) {
 	if s.cfg.Ready != nil {
 		sv.log.Info("service ready", "service", s.name(), "after", time.Since(s.startedAt).Round(time.Millisecond))
 	}
+	if s.cfg.Health != nil {
+		sv.startHealth(s)
+	}
 	sv.startWaiting()
 }
 
 // exited handles the end of s's current run.
 func (sv *Supervisor) exited(s *service, e reaper.Exit) {
+	sv.stopHealth(s)
 	if s.cancelProbe != nil {
 		s.cancelProbe()
 		s.cancelProbe = nil
@@ -206,9 +211,10 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	s.lastExit = &e
 	s.lastEnd = time.Now()
 	s.code = e.Code()
-	if s.notReady {
+	if s.notReady || s.health.failed {
 		s.code = 1
 	}
+	s.stats.exited(exitReason(s))
 	attrs := []any{"service", s.name(), "pid", s.pid, "status", e.String()}
 	if uptime := time.Since(s.startedAt); uptime > 0 {
 		attrs = append(attrs, "uptime", uptime.Round(time.Millisecond))
@@ -218,6 +224,10 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 		sv.log.Info("service stopped", attrs...)
 		if s.notReady && !sv.stopping && !s.removed && !s.restartPending {
 			sv.afterRun(s, EvExited, false) // a failed start: the restart policy decides
+			return
+		}
+		if sv.healthFailedRun(s) {
+			sv.afterRun(s, EvExited, false) // on_failure decides (health.go)
 			return
 		}
 		sv.transition(s, EvExited, Stopped)
@@ -250,6 +260,9 @@ func (sv *Supervisor) afterStop(s *service) {
 // afterRun decides what follows a run that ended (or could not start): completion, a restart,
 // or the end of the service, which for an essential one is the end of the container.
 func (sv *Supervisor) afterRun(s *service, ev Event, success bool) {
+	if ev == EvStartFailed {
+		s.stats.exited(exitStartFailed)
+	}
 	if sv.stopping {
 		sv.transition(s, ev, Stopped)
 		sv.stopNext()
@@ -267,6 +280,10 @@ func (sv *Supervisor) afterRun(s *service, ev Event, success bool) {
 		restart = true
 	case config.RestartOnFailure:
 		restart = !success
+	}
+	if s.health.failed {
+		// on_failure, not the restart policy, says whether an unhealthy run restarts.
+		restart = s.cfg.Health.OnFailure == config.OnFailureRestart
 	}
 	if s.cfg.Main {
 		restart = false

@@ -54,6 +54,8 @@ type Options struct {
 	// Mux, if set, carries the services' output instead of a new one on Stdout and Stderr, so
 	// that the caller can write uno's own lines through it (Mux.Writer) without splitting theirs.
 	Mux *logmux.Mux
+	// Version is uno's, for uno_build_info.
+	Version string
 }
 
 // Supervisor is one run of a set of services.
@@ -81,6 +83,8 @@ type Supervisor struct {
 	snapshot atomic.Pointer[snapshot]
 
 	notifyDir string
+	// forwarded counts the signals passed on to services, by name, for the metrics.
+	forwarded map[string]uint64
 
 	stopping      bool
 	hurried       bool
@@ -88,6 +92,9 @@ type Supervisor struct {
 	exitCode      int
 	graceDeadline time.Time
 	graceTimer    *time.Timer
+	// drainStart is when the drain began (drain.go); zero if none did.
+	drainStart time.Time
+	drainTimer *time.Timer
 }
 
 // Events sent to the supervisor's goroutine. run is the service's run they belong to: events of
@@ -141,6 +148,7 @@ func newSupervisor(opts Options) *Supervisor {
 		sigs:       make(chan os.Signal, 256),
 		control:    make(chan controlRequest),
 		stopSet:    map[*service]bool{},
+		forwarded:  map[string]uint64{},
 	}
 }
 
@@ -287,6 +295,10 @@ func (sv *Supervisor) handle(ev any) {
 		if ev.run == ev.svc.run && ev.svc.state == Killing {
 			sv.giveUp(ev.svc)
 		}
+	case healthEvent:
+		sv.healthResult(ev)
+	case drainEvent:
+		sv.drainOver()
 	case graceEvent:
 		if !sv.hurried {
 			sv.log.Warn("grace period over; killing every service left", "grace", sv.opts.Config.Grace)
