@@ -90,8 +90,10 @@ type service struct {
 	killAt       *time.Timer // the SIGKILL at stop_timeout, then the give-up after it
 	stopSignalAt time.Time
 
-	health healthState  // health.go
-	stats  serviceStats // metrics.go
+	health healthState // health.go
+	// unhealthyEnd is the failed check's error when the last run was stopped for its health.
+	unhealthyEnd string
+	stats        serviceStats // metrics.go
 }
 
 func (s *service) name() string { return s.cfg.Name }

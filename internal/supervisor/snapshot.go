@@ -99,8 +99,8 @@ func (s *service) lastDescription() string {
 	switch {
 	case s.notReady:
 		return "not ready in time"
-	case s.health.failed:
-		return "unhealthy: " + s.health.lastError
+	case s.unhealthyEnd != "":
+		return "unhealthy: " + s.unhealthyEnd
 	case s.lastExit != nil:
 		return s.lastExit.String()
 	case s.code != 0:

@@ -214,6 +214,10 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	if s.notReady || s.health.failed {
 		s.code = 1
 	}
+	s.unhealthyEnd = ""
+	if s.health.failed {
+		s.unhealthyEnd = s.health.lastError
+	}
 	s.stats.exited(exitReason(s))
 	attrs := []any{"service", s.name(), "pid", s.pid, "status", e.String()}
 	if uptime := time.Since(s.startedAt); uptime > 0 {
@@ -262,6 +266,7 @@ func (sv *Supervisor) afterStop(s *service) {
 func (sv *Supervisor) afterRun(s *service, ev Event, success bool) {
 	if ev == EvStartFailed {
 		s.stats.exited(exitStartFailed)
+		s.unhealthyEnd = ""
 	}
 	if sv.stopping {
 		sv.transition(s, ev, Stopped)
