@@ -77,6 +77,8 @@ func reportErrors(w io.Writer, err error) {
 }
 
 func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer) int {
+	// Before the configuration reads uno's environment: the services must not inherit it.
+	upstream, _ := supervisor.TakeUpstream()
 	cfg, err := loadConfig(inv)
 	if err != nil {
 		reportErrors(stderr, err)
@@ -119,6 +121,7 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 		SocketGroup: inv.socketGroup,
 		HTTPAddr:    inv.httpAddr,
 		Version:     Version(),
+		Upstream:    upstream,
 		Reload:      func() (*config.Config, error) { return loadConfig(inv) },
 	})
 }

@@ -39,6 +39,7 @@ func (sv *Supervisor) shutdown(code int, reason string) {
 	sv.graceDeadline = time.Now().Add(grace)
 	sv.graceTimer = time.AfterFunc(grace, func() { sv.events <- graceEvent{} })
 	sv.log.Info("stopping services", "reason", reason, "grace", grace)
+	sv.stoppingUpstream(reason)
 	for _, s := range sv.services {
 		sv.cancelRestart(s)
 		if s.state == Waiting || s.state == Backoff {

@@ -86,6 +86,7 @@ func (sv *Supervisor) publish() {
 	snap.readyWhy = summary("ready", "not ready", notReady, len(sv.services))
 	snap.healthWhy = summary("healthy", "unhealthy", unhealthy, len(sv.services))
 	sv.snapshot.Store(snap)
+	sv.reportUpstream(snap)
 }
 
 func summary(good, bad string, problems []string, n int) string {

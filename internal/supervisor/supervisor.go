@@ -56,6 +56,8 @@ type Options struct {
 	Mux *logmux.Mux
 	// Version is uno's, for uno_build_info.
 	Version string
+	// Upstream, if set, is the manager uno reports its readiness to (upstream.go).
+	Upstream Upstream
 }
 
 // Supervisor is one run of a set of services.
@@ -95,6 +97,8 @@ type Supervisor struct {
 	// drainStart is when the drain began (drain.go); zero if none did.
 	drainStart time.Time
 	drainTimer *time.Timer
+	// up is the socket to uno's own manager (NOTIFY_SOCKET), if it has one.
+	up *upstream
 }
 
 // Events sent to the supervisor's goroutine. run is the service's run they belong to: events of
@@ -211,6 +215,8 @@ func (sv *Supervisor) run() int {
 	}
 	defer sv.removeNotifyDir()
 
+	sv.openUpstream()
+	defer sv.closeUpstream()
 	sv.publish()
 	// Before any service starts, with every signal already caught: a script may wait for uno
 	// ctl to answer and then signal.
@@ -297,6 +303,8 @@ func (sv *Supervisor) handle(ev any) {
 		}
 	case healthEvent:
 		sv.healthResult(ev)
+	case upstreamPing:
+		sv.pingUpstream()
 	case drainEvent:
 		sv.drainOver()
 	case graceEvent:
