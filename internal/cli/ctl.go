@@ -222,7 +222,7 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		return 0, nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tREADY\tPID\tUPTIME\tRESTARTS\tLAST EXIT\tHEALTH")
+	fmt.Fprintln(tw, "NAME\tSTATE\tREADY\tPID\tUPTIME\tRESTARTS\tLAST EXIT\tHEALTH\tSTATUS")
 	for _, s := range reply.Services {
 		ready := "no"
 		if s.Ready {
@@ -243,7 +243,7 @@ func (c *ctlCommand) status(args []string) (int, error) {
 				health += fmt.Sprintf(" (%d failed: %s)", s.HealthFailures, s.HealthError)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, s.State, ready, pid, uptime, s.Restarts, last, health)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.State, ready, pid, uptime, s.Restarts, last, health, s.Status)
 	}
 	tw.Flush()
 	return 0, nil

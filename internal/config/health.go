@@ -22,14 +22,24 @@ const (
 	OnFailureIgnore OnFailure = "ignore"
 )
 
+// HealthWatchdog is a health check that is the service's own WATCHDOG=1 on its notify socket,
+// due every Interval (systemd's WatchdogSec).
+const HealthWatchdog ReadyKind = "watchdog"
+
+// UsesNotify reports whether the service gets a notify socket: for its readiness or its watchdog.
+func (s *Service) UsesNotify() bool {
+	return s.Ready != nil && s.Ready.Kind == ReadyNotify || s.Health != nil && s.Health.Kind == HealthWatchdog
+}
+
 // HealthCheck is a service's liveness check.
 type HealthCheck struct {
-	// Kind is http, tcp or exec, with Target or Argv as for ReadyCheck.
+	// Kind is http, tcp or exec, with Target or Argv as for ReadyCheck, or watchdog.
 	Kind   ReadyKind
 	Target string
 	Argv   []string
 	Line   int
-	// Interval is the time between the end of one check and the start of the next.
+	// Interval is the time between the end of one check and the start of the next; for a
+	// watchdog, the period within which each WATCHDOG=1 is due.
 	Interval time.Duration
 	// Timeout bounds one check; a check that takes longer failed.
 	Timeout time.Duration
@@ -47,7 +57,7 @@ const (
 	DefaultHealthFailures = 3
 )
 
-var healthKinds = []string{string(ReadyHTTP), string(ReadyTCP), string(ReadyExec)}
+var healthKinds = []string{string(ReadyHTTP), string(ReadyTCP), string(ReadyExec), string(HealthWatchdog)}
 
 func (l *loader) health(file, key string, n *node, env *environment) *HealthCheck {
 	t := l.table(file, key, n)
@@ -60,17 +70,20 @@ func (l *loader) health(file, key string, n *node, env *environment) *HealthChec
 	if h.Kind, h.Target, h.Argv, h.Line, ok = l.checkKind(file, key, n, t, healthKinds, env); !ok {
 		return nil
 	}
-	for _, d := range []struct {
-		name     string
-		dst      *time.Duration
-		positive bool
-	}{{"interval", &h.Interval, true}, {"timeout", &h.Timeout, true}, {"start_period", &h.StartPeriod, false}} {
-		if v := t.get(d.name); v != nil {
-			*d.dst = l.duration(file, key+"."+d.name, v, *d.dst)
-			if d.positive && *d.dst == 0 {
-				l.errorf(file, v.line, key+"."+d.name, "must be more than 0")
-			}
+	if h.Kind == HealthWatchdog {
+		// Its period is watchdog's value; a missed deadline is a failure at once, as for
+		// systemd, unless failures says more.
+		h.Interval, h.Failures = 0, 1
+		l.positive(file, key, t, "watchdog", &h.Interval)
+		if t.get("interval") != nil || t.get("timeout") != nil {
+			l.errorf(file, h.Line, key+".watchdog", "interval and timeout do not apply to a watchdog")
 		}
+	} else {
+		l.positive(file, key, t, "interval", &h.Interval)
+		l.positive(file, key, t, "timeout", &h.Timeout)
+	}
+	if v := t.get("start_period"); v != nil {
+		h.StartPeriod = l.duration(file, key+".start_period", v, 0)
 	}
 	if v := t.get("failures"); v != nil {
 		h.Failures = l.integer(file, key+".failures", v, h.Failures)

@@ -210,19 +210,19 @@ func (l *loader) ready(file, key string, n *node, env *environment) *ReadyCheck 
 	if r.Kind, r.Target, r.Argv, r.Line, ok = l.checkKind(file, key, n, t, readyKinds, env); !ok {
 		return nil
 	}
-	if v := t.get("interval"); v != nil {
-		r.Interval = l.duration(file, key+".interval", v, r.Interval)
-		if r.Interval == 0 {
-			l.errorf(file, v.line, key+".interval", "must be more than 0")
-		}
-	}
-	if v := t.get("timeout"); v != nil {
-		r.Timeout = l.duration(file, key+".timeout", v, r.Timeout)
-		if r.Timeout == 0 {
-			l.errorf(file, v.line, key+".timeout", "must be more than 0")
-		}
-	}
+	l.positive(file, key, t, "interval", &r.Interval)
+	l.positive(file, key, t, "timeout", &r.Timeout)
 	return r
+}
+
+// positive reads t's duration name, if there, into d: one more than 0.
+func (l *loader) positive(file, key string, t *table, name string, d *time.Duration) {
+	if v := t.get(name); v != nil {
+		*d = l.duration(file, key+"."+name, v, *d)
+		if *d == 0 {
+			l.errorf(file, v.line, key+"."+name, "must be more than 0")
+		}
+	}
 }
 
 // checkKind reads the one key of t, among kinds, that says what a ready or health check does:
@@ -245,6 +245,8 @@ func (l *loader) checkKind(file, key string, n *node, t *table, kinds []string, 
 			}
 		case ReadyExec:
 			argv = l.command(file, key+".exec", v, env)
+		case HealthWatchdog:
+			// A duration, read by health.
 		default:
 			s, isStr := l.str(file, key+"."+k, v)
 			if !isStr {

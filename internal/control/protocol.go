@@ -95,6 +95,8 @@ type ServiceStatus struct {
 	Health         string `json:"health,omitempty"`
 	HealthFailures int    `json:"health_failures,omitempty"`
 	HealthError    string `json:"health_error,omitempty"`
+	// Status is the service's last STATUS= on its notify socket.
+	Status string `json:"status,omitempty"`
 }
 
 // Exit is how a run ended.

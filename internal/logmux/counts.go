@@ -43,25 +43,15 @@ func (m *Mux) counter(name string, s Stream) *streamCount {
 	return &c[s]
 }
 
-// Counts returns every service's counts, by name then stream.
-func (m *Mux) Counts() []Count {
+// Counted returns what name wrote on stdout and stderr.
+func (m *Mux) Counted(name string) (out [2]Count) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	names := make([]string, 0, len(m.counts))
-	for name := range m.counts {
-		names = append(names, name)
-	}
-	// A few names: an insertion sort, where a generic one costs kilobytes of binary.
-	for i := 1; i < len(names); i++ {
-		for j := i; j > 0 && names[j] < names[j-1]; j-- {
-			names[j], names[j-1] = names[j-1], names[j]
-		}
-	}
-	out := make([]Count, 0, 2*len(names))
-	for _, name := range names {
-		c := m.counts[name]
-		for s := Stdout; s <= Stderr; s++ {
-			out = append(out, Count{Name: name, Stream: s, Lines: c[s].lines.Load(), Bytes: c[s].bytes.Load()})
+	c := m.counts[name]
+	m.mu.Unlock()
+	for s := Stdout; s <= Stderr; s++ {
+		out[s] = Count{Name: name, Stream: s}
+		if c != nil {
+			out[s].Lines, out[s].Bytes = c[s].lines.Load(), c[s].bytes.Load()
 		}
 	}
 	return out

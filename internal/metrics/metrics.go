@@ -17,61 +17,32 @@ const ContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // Writer builds one exposition. Each family's samples must follow its Family call.
 type Writer struct {
-	b strings.Builder
+	b []byte
 }
 
 // Family starts a metric family: typ is counter, gauge or histogram.
 func (w *Writer) Family(name, typ, help string) {
-	w.b.WriteString("# HELP " + name + " ")
-	escape(&w.b, help, false)
-	w.b.WriteString("\n# TYPE " + name + " " + typ + "\n")
+	w.b = append(w.b, "# HELP "+name+" "...)
+	w.b = escape(w.b, help, false)
+	w.b = append(w.b, "\n# TYPE "+name+" "+typ+"\n"...)
 }
 
 // Sample writes one sample; labels are name, value pairs.
 func (w *Writer) Sample(name string, value float64, labels ...string) {
-	w.b.WriteString(name)
+	w.b = append(w.b, name...)
+	sep := byte('{')
+	for i := 0; i+1 < len(labels); i += 2 {
+		w.b = append(w.b, sep)
+		w.b = append(w.b, labels[i]+`="`...)
+		w.b = append(escape(w.b, labels[i+1], true), '"')
+		sep = ','
+	}
 	if len(labels) > 0 {
-		w.b.WriteByte('{')
-		for i := 0; i+1 < len(labels); i += 2 {
-			if i > 0 {
-				w.b.WriteByte(',')
-			}
-			w.b.WriteString(labels[i] + `="`)
-			escape(&w.b, labels[i+1], true)
-			w.b.WriteByte('"')
-		}
-		w.b.WriteByte('}')
+		w.b = append(w.b, '}')
 	}
-	w.b.WriteByte(' ')
-	w.b.WriteString(formatValue(value))
-	w.b.WriteByte('\n')
-}
-
-// escape writes s with backslash and newline escaped, and with quotes, double quotes: what
-// the format asks of HELP texts and label values (a strings.Replacer would cost kilobytes).
-func escape(b *strings.Builder, s string, quotes bool) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\':
-			b.WriteString(`\\`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '"' && quotes:
-			b.WriteString(`\"`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
-
-// SortStrings sorts a few strings in place (insertion sort: the generic sorts cost kilobytes
-// of binary per element type, for lists of a few names).
-func SortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, formatValue(value)...)
+	w.b = append(w.b, '\n')
 }
 
 // Bool is 1 for true, 0 for false.
@@ -92,6 +63,32 @@ func formatValue(v float64) string {
 		return "NaN"
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// escape appends s with backslash and newline escaped, and with quotes, double quotes: what
+// the format asks of HELP texts and label values (a strings.Replacer would cost kilobytes).
+func escape(b []byte, s string, quotes bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == '"' && quotes:
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, `\n`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// SortStrings sorts a few strings in place (insertion sort: the generic sorts cost kilobytes
+// of binary per element type, for lists of a few names).
+func SortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }
 
 // Histogram is a cumulative histogram over fixed upper bounds.
@@ -140,8 +137,8 @@ func (w *Writer) Histogram(name string, h Histogram, labels ...string) {
 	w.Sample(name+"_count", float64(total), labels...)
 }
 
-// String is the exposition so far.
-func (w *Writer) String() string { return w.b.String() }
+// Bytes is the exposition so far.
+func (w *Writer) Bytes() []byte { return w.b }
 
 // ResidentMemory is this process's resident set, from /proc/self/statm.
 func ResidentMemory() (uint64, bool) {

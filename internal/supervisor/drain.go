@@ -22,7 +22,7 @@ func (sv *Supervisor) drain(sig syscall.Signal) bool {
 		return false
 	}
 	if !sv.drainStart.IsZero() {
-		sv.log.Info("second SIGTERM: drain skipped", "drained", time.Since(sv.drainStart).Round(time.Millisecond))
+		sv.log.Info("second SIGTERM: drain skipped")
 		sv.drainTimer.Stop()
 		return false // the caller stops now
 	}
@@ -37,7 +37,7 @@ func (sv *Supervisor) drainOver() {
 	if sv.stopping {
 		return
 	}
-	sv.log.Info("drain over", "drained", time.Since(sv.drainStart).Round(time.Millisecond))
+	sv.log.Info("drain over")
 	sv.stopOnSignal(syscall.SIGTERM)
 }
 

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/probe"
 )
 
 // This file runs a service's health check (its liveness check) once the service is ready, and
@@ -37,6 +38,9 @@ type healthState struct {
 	// gen counts the check loops started, so that a loop replaced by a reload is not heard.
 	gen    int
 	cancel context.CancelFunc
+	// pinged: a WATCHDOG=1 came since the last deadline; suspended: the service said STOPPING=1
+	// or RELOADING=1, and its watchdog waits (for READY=1 after a reload).
+	pinged, suspended bool
 }
 
 // healthEvent is one check's result.
@@ -46,6 +50,10 @@ type healthEvent struct {
 	gen  int
 	err  error
 	took time.Duration
+	// tick is a watchdog's deadline: the supervisor knows whether a WATCHDOG=1 came.
+	tick bool
+	// trigger is the service's WATCHDOG=trigger: unhealthy at once.
+	trigger bool
 }
 
 // startHealth starts the health check loop of s's current run, which has just become ready.
@@ -57,7 +65,11 @@ func (sv *Supervisor) startHealth(s *service) {
 	hs.gen++
 	ctx, cancel := context.WithCancel(context.Background())
 	hs.cancel = cancel
-	check := sv.check(s, h.Kind, h.Target, h.Argv)
+	watchdog := h.Kind == config.HealthWatchdog
+	var check probe.Check
+	if !watchdog {
+		check = sv.check(s, h.Kind, h.Target, h.Argv)
+	}
 	run, gen := s.run, hs.gen
 	go func() {
 		// One check at a time: the next starts an interval after the last one ended, so that a
@@ -69,6 +81,11 @@ func (sv *Supervisor) startHealth(s *service) {
 			case <-ctx.Done():
 				return
 			case <-timer.C:
+			}
+			if watchdog {
+				sv.events <- healthEvent{svc: s, run: run, gen: gen, tick: true}
+				timer.Reset(h.Interval)
+				continue
 			}
 			attempt, cancelAttempt := context.WithTimeout(ctx, h.Timeout)
 			began := time.Now()
@@ -103,7 +120,22 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 		return // an earlier run's, or a loop a reload replaced, or the run is being stopped
 	}
 	h := s.cfg.Health
-	s.stats.observeCheck(ev.took, ev.err == nil)
+	switch {
+	case ev.tick:
+		if hs.suspended {
+			return
+		}
+		if !hs.pinged {
+			ev.err = fmt.Errorf("no WATCHDOG=1 within %v", h.Interval)
+		}
+		hs.pinged = false
+		s.stats.observeCheck(0, ev.err == nil)
+	case ev.trigger:
+		hs.passed, hs.failures = true, max(h.Failures-1, hs.failures)
+		s.stats.observeCheck(0, false)
+	default:
+		s.stats.observeCheck(ev.took, ev.err == nil)
+	}
 	if ev.err == nil {
 		if hs.status == healthUnhealthy {
 			sv.log.Info("service healthy again", "service", s.name())
@@ -113,8 +145,7 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 	}
 	hs.lastError = ev.err.Error()
 	if !hs.passed && time.Since(hs.readyAt) < h.StartPeriod {
-		sv.log.Debug("health check failed within start_period; not counted", "service", s.name(), "err", ev.err)
-		return
+		return // shown (lastError), not counted
 	}
 	hs.failures++
 	if hs.status == healthUnhealthy {
@@ -125,11 +156,14 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 		return
 	}
 	hs.status = healthUnhealthy
+	msg := "service unhealthy; stopping it"
 	if h.OnFailure == config.OnFailureIgnore {
-		sv.log.Error("service unhealthy; on_failure = ignore: it runs on, not ready until a check passes", "service", s.name(), "failures", hs.failures)
+		msg = "service unhealthy; it runs on, not ready until a check passes"
+	}
+	sv.log.Error(msg, "service", s.name(), "failures", hs.failures, "on_failure", h.OnFailure, "last_error", hs.lastError)
+	if h.OnFailure == config.OnFailureIgnore {
 		return
 	}
-	sv.log.Error("service unhealthy; stopping it", "service", s.name(), "failures", hs.failures, "on_failure", h.OnFailure, "last_error", hs.lastError)
 	hs.failed = true
 	sv.stop(s, s.stopSignal())
 }
@@ -141,30 +175,58 @@ func (sv *Supervisor) healthFailedRun(s *service) bool {
 	return s.health.failed && !sv.stopping && !s.removed && !s.restartPending && !s.held
 }
 
-// reloadHealth applies a reload that changed only s's health check: the loop starts again with
-// the new settings and a clean count; the service itself runs on.
-func (sv *Supervisor) reloadHealth(s *service, old *config.Service) {
-	if sameHealth(old.Health, s.cfg.Health) {
-		return
-	}
-	sv.log.Info("health check changed by the reload", "service", s.name())
-	sv.stopHealth(s)
-	if s.state != Running || s.health.failed {
-		return // a run being stopped for its health is restarted with the new check
-	}
-	if s.cfg.Health == nil {
-		s.health.status, s.health.failures, s.health.lastError = healthNone, 0, ""
-		s.health.gen++
-		return
-	}
-	sv.startHealth(s)
+// notifyEvent is a message on a service's notify socket, other than READY=1 (readiness.go).
+type notifyEvent struct {
+	svc  *service
+	msg  probe.Message
+	done *atomic.Bool
 }
 
-func sameHealth(a, b *config.HealthCheck) bool {
-	if a == nil || b == nil {
-		return a == b
+// notifyMessage hands m to the supervisor's goroutine. At most one message per service waits
+// there: a service that floods its socket loses messages, never uno's attention to the others.
+func (sv *Supervisor) notifyMessage(s *service, m probe.Message) {
+	if _, ready := m.Vars["READY"]; ready && len(m.Vars) == 1 {
+		return // readiness.go's
 	}
-	x, y := *a, *b
-	x.Line, y.Line = 0, 0
-	return reflect.DeepEqual(x, y)
+	if !s.notifyQueued.CompareAndSwap(false, true) {
+		return
+	}
+	sv.events <- notifyEvent{svc: s, msg: m, done: &s.notifyQueued}
+}
+
+// notified acts on a notify message from a service's current run (the sender is checked here,
+// where the run's pid is known): WATCHDOG=1 feeds its watchdog, WATCHDOG=trigger makes it
+// unhealthy at once, STATUS= is shown by uno ctl status, STOPPING=1 and RELOADING=1 hold the
+// watchdog (READY=1 resumes it). MAINPID= and EXTEND_TIMEOUT_USEC= are not supported: uno
+// follows the process it started, with the timeouts of its configuration.
+func (sv *Supervisor) notified(ev notifyEvent) {
+	ev.done.Store(false)
+	s, v := ev.svc, ev.msg.Vars
+	if !s.state.active() || !ev.msg.From(s.pid) {
+		sv.log.Debug("notify message from outside the service's run; ignored", "service", s.name(), "sender", ev.msg.Pid)
+		return
+	}
+	if st, ok := v["STATUS"]; ok {
+		s.notifyStatus = st
+	}
+	hs := &s.health
+	if v["STOPPING"] == "1" || v["RELOADING"] == "1" {
+		hs.suspended = true
+	}
+	if v["READY"] == "1" && v["RELOADING"] != "1" {
+		hs.suspended = false
+	}
+	switch v["WATCHDOG"] {
+	case "1":
+		hs.pinged = true
+	case "trigger":
+		if s.cfg.Health == nil || s.state != Running {
+			sv.log.Warn("WATCHDOG=trigger without a health check, or not running; ignored", "service", s.name())
+			break
+		}
+		sv.healthResult(healthEvent{svc: s, run: s.run, gen: hs.gen, trigger: true, err: errors.New("the service sent WATCHDOG=trigger")})
+	}
+	if v["MAINPID"] != "" || v["EXTEND_TIMEOUT_USEC"] != "" {
+		sv.log.Warn("MAINPID= and EXTEND_TIMEOUT_USEC= not supported; ignored", "service", s.name())
+	}
 }

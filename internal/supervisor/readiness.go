@@ -90,7 +90,7 @@ func later(a, b time.Time) time.Time {
 func (sv *Supervisor) makeNotifyDir() error {
 	needed := false
 	for _, s := range sv.services {
-		if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
+		if s.cfg.UsesNotify() {
 			needed = true
 		}
 	}
@@ -157,6 +157,7 @@ func (sv *Supervisor) listenNotify(s *service) error {
 	}
 	s.notifier = n
 	go n.Messages(func(m probe.Message) {
+		sv.notifyMessage(s, m)
 		if m.Vars["READY"] != "1" {
 			return
 		}

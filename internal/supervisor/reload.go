@@ -125,9 +125,7 @@ func (sv *Supervisor) applyReload(p *reloadPlan) {
 			s.removed = false
 			s.restartPending = true
 		default:
-			old := s.cfg
 			s.cfg = c
-			sv.reloadHealth(s, old)
 		}
 	}
 	for _, name := range append(slices.Clone(p.changed), p.restarted...) {
@@ -161,7 +159,11 @@ func sameDefinition(a, b *config.Service) bool {
 	strip := func(s *config.Service) config.Service {
 		c := *s
 		c.File, c.Line, c.CommandLine = "", 0, 0
-		c.Health = nil // applied without a restart (reloadHealth)
+		if c.Health != nil {
+			h := *c.Health
+			h.Line = 0
+			c.Health = &h
+		}
 		if c.Ready != nil {
 			r := *c.Ready
 			r.Line = 0

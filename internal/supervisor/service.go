@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -93,6 +94,10 @@ type service struct {
 	health healthState // health.go
 	// unhealthyEnd is the failed check's error when the last run was stopped for its health.
 	unhealthyEnd string
+	// notifyStatus is the service's last STATUS= on its notify socket; notifyQueued says a
+	// message of it waits for the supervisor's goroutine (health.go).
+	notifyStatus string
+	notifyQueued atomic.Bool
 	stats        serviceStats // metrics.go
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/control"
-	"github.com/uno-init/uno/internal/logmux"
+	"github.com/uno-init/uno/internal/metrics"
 )
 
 // This file is the supervisor's side of `uno ctl`: the backend the control socket calls, whose
@@ -24,19 +24,17 @@ type snapshot struct {
 	readyWhy       string
 	healthWhy      string
 
-	// For the metrics (metrics.go): metrics is in the order of services.
-	version   string
-	metrics   []serviceMetrics
-	forwarded map[string]uint64
-	// Read at each request: renderMetrics fills them in a copy.
-	orphans uint64
-	logs    []logmux.Count
+	// metrics are the figures for /metrics (metrics.go); the orphans and the output counts
+	// are read at each request.
+	metrics metrics.Snapshot
 }
 
 // publish records the current state for the control socket's readers.
 func (sv *Supervisor) publish() {
-	snap := &snapshot{services: make([]control.ServiceStatus, 0, len(sv.services)), version: sv.opts.Version,
-		metrics: make([]serviceMetrics, 0, len(sv.services)), forwarded: cloneCounts(sv.forwarded)}
+	snap := &snapshot{services: make([]control.ServiceStatus, 0, len(sv.services)), metrics: metrics.Snapshot{
+		Version: sv.opts.Version, States: stateNames, Forwarded: cloneCounts(sv.forwarded),
+		Services: make([]metrics.Service, 0, len(sv.services)),
+	}}
 	var notReady, unhealthy []string
 	for _, s := range sv.services {
 		st := control.ServiceStatus{
@@ -44,6 +42,7 @@ func (sv *Supervisor) publish() {
 			Ready: (s.state == Running && s.health.status != healthUnhealthy) || s.state == Completed, Essential: s.cfg.Essential,
 			Pid: s.pid, StartedAt: s.startedAt, Restarts: s.restarts,
 			Health: s.health.status, HealthFailures: s.health.failures, HealthError: s.health.lastError,
+			Status: s.notifyStatus,
 		}
 		if s.cfg.Main {
 			st.Type = "main"
@@ -52,7 +51,7 @@ func (sv *Supervisor) publish() {
 			st.LastExit = &control.Exit{Code: s.code, Description: s.lastDescription(), At: s.lastEnd}
 		}
 		snap.services = append(snap.services, st)
-		snap.metrics = append(snap.metrics, s.metrics())
+		snap.metrics.Services = append(snap.metrics.Services, s.metrics(st.Ready))
 		if !s.cfg.Essential || s.removed {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -69,6 +70,7 @@ func (sv *Supervisor) start(s *service) {
 	s.notReady = false
 	s.ready = false
 	s.health = healthState{gen: s.health.gen}
+	s.notifyStatus = ""
 	spec := spawn.Spec{
 		Argv:   s.cfg.Command,
 		Env:    s.cfg.Env,
@@ -93,7 +95,7 @@ func (sv *Supervisor) start(s *service) {
 		}
 	}
 	// The notify socket before the output pipes: a failure here then has nothing to close.
-	if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
+	if s.cfg.UsesNotify() {
 		if err := sv.listenNotify(s); err != nil {
 			sv.log.Error("cannot create the notify socket", "service", s.name(), "err", err)
 			s.code = 1
@@ -101,6 +103,11 @@ func (sv *Supervisor) start(s *service) {
 			return
 		}
 		spec.Env = append(slices.Clip(spec.Env), "NOTIFY_SOCKET="+s.notifier.Path)
+		if h := s.cfg.Health; h != nil && h.Kind == config.HealthWatchdog {
+			// No WATCHDOG_PID: the pid is not known before the fork, and sd_watchdog_enabled
+			// takes a missing one as meant for the process that reads it.
+			spec.Env = append(spec.Env, "WATCHDOG_USEC="+strconv.FormatInt(h.Interval.Microseconds(), 10))
+		}
 	}
 	var closeAfterStart []*os.File
 	if s.cfg.Main {

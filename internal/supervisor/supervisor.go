@@ -303,6 +303,8 @@ func (sv *Supervisor) handle(ev any) {
 		}
 	case healthEvent:
 		sv.healthResult(ev)
+	case notifyEvent:
+		sv.notified(ev)
 	case upstreamPing:
 		sv.pingUpstream()
 	case drainEvent:

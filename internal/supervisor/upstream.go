@@ -61,12 +61,12 @@ func (sv *Supervisor) openUpstream() {
 		return
 	}
 	if !strings.HasPrefix(u.Socket, "@") && !strings.HasPrefix(u.Socket, "/") {
-		sv.log.Warn("NOTIFY_SOCKET is neither a path nor an abstract socket; not reporting to it", "socket", u.Socket)
+		sv.log.Warn("NOTIFY_SOCKET is neither a path nor @abstract; ignored", "socket", u.Socket)
 		return
 	}
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
-		sv.log.Warn("cannot report readiness to NOTIFY_SOCKET", "err", err)
+		sv.log.Warn("NOTIFY_SOCKET ignored", "err", err)
 		return
 	}
 	sv.up = &upstream{fd: fd, addr: &unix.SockaddrUnix{Name: u.Socket}}
@@ -83,7 +83,7 @@ func (sv *Supervisor) sendUpstream(msg string) {
 	}
 	err := unix.Sendto(sv.up.fd, []byte(msg), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, sv.up.addr)
 	if err != nil && !errors.Is(err, unix.EAGAIN) {
-		sv.log.Debug("cannot send to NOTIFY_SOCKET", "err", err, "message", msg)
+		sv.log.Debug("cannot send to NOTIFY_SOCKET", "err", err)
 	}
 }
 
