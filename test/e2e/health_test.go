@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -236,4 +237,70 @@ func countCommands(t *testing.T, cmdline string) int {
 		}
 	}
 	return n
+}
+
+func TestHealthWatchdog(t *testing.T) {
+	needRoot(t)
+	p, marks, socket, _ := startControlled(t, `
+[services.app]
+command = ["@TESTPROG@", "watchdog", "${MARKS}"]
+health = { watchdog = "200ms" }
+restart_delay = "10ms"
+`)
+	waitMark(t, marks, "watchdog_200000")
+	poll(t, "STATUS= in uno ctl status", func() bool { return statusOf(t, socket)["app"].Status == "pinging" })
+	if r := runCtl(t, socket, "status"); !strings.Contains(r.stdout, "pinging") {
+		t.Errorf("status table lacks the service's STATUS=:\n%s", r.stdout)
+	}
+	// Pinging keeps it healthy over several periods.
+	poll(t, "healthy", func() bool { return statusOf(t, socket)["app"].Health == "healthy" })
+	first := statusOf(t, socket)["app"]
+	// It stops pinging: restarted (on_failure = restart by default), with restart = "no".
+	if err := os.WriteFile(marks+".stop", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, p, `service unhealthy; stopping it.*service=app failures=1 on_failure=restart last_error="no WATCHDOG=1 within 200ms"`)
+	if err := os.Remove(marks + ".stop"); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "restarted and healthy", func() bool {
+		s := statusOf(t, socket)["app"]
+		return s.Restarts == 1 && s.Health == "healthy" && s.Pid != first.Pid
+	})
+	// WATCHDOG=trigger: unhealthy at once.
+	if err := os.WriteFile(marks+".trigger", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, p, `service unhealthy; stopping it.*last_error="the service sent WATCHDOG=trigger"`)
+	poll(t, "restarted again", func() bool { return statusOf(t, socket)["app"].Restarts == 2 })
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
+
+// TestHealthWatchdogFlood: a service that floods its notify socket does not hold uno up: the
+// control socket answers meanwhile, and the service's own pings still count.
+func TestHealthWatchdogFlood(t *testing.T) {
+	needRoot(t)
+	socket := filepath.Join(socketDir(t), "uno.sock")
+	p, marks := startServices(t, startOpts{mode: asPID1, env: []string{"FLOOD=200000"}}, `
+[services.app]
+command = ["@TESTPROG@", "watchdog", "${MARKS}"]
+health = { watchdog = "300ms" }
+`, "--socket", socket)
+	waitMark(t, marks, "watchdog_300000")
+	// Five deadlines after the flood, each met: the control socket answers all along.
+	var m map[string]float64
+	poll(t, "five watchdog deadlines", func() bool {
+		r := runCtl(t, socket, "metrics")
+		if r.code != 0 {
+			return false
+		}
+		m = parseSamples(t, r.stdout)
+		return m[`uno_health_check_duration_seconds_count{service="app"}`] >= 5
+	})
+	if f := m[`uno_health_check_failures_total{service="app"}`]; f != 0 || strings.Contains(p.stderr.String(), "service unhealthy") {
+		t.Errorf("%v missed deadlines after a flood:\n%s", f, p.stderr.String())
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
 }
