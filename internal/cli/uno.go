@@ -140,7 +140,7 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 			help: "no control socket",
 			set:  func(string) error { inv.noSocket = true; return nil }},
 		{long: "http", env: "UNO_HTTP", arg: "ADDR",
-			help: "serve /readyz, /healthz and /status on ADDR (loopback only\nunless --http-public)",
+			help: "serve /readyz, /healthz, /status and /metrics on ADDR\n(loopback only unless --http-public)",
 			set:  func(v string) error { inv.httpAddr = v; return nil }},
 		{long: "http-public", env: "UNO_HTTP_PUBLIC",
 			help: "let --http serve on any address, not only loopback",

@@ -79,7 +79,7 @@ type Config struct {
 	LogOrphans bool
 
 	// Socket is the control socket's path, "" for none; SocketGroup a gid given read-only
-	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz and /status.
+	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz, /status and /metrics.
 	Socket      string
 	SocketGroup int
 	HTTPAddr    string

@@ -39,7 +39,7 @@ type Options struct {
 	// Reaper, if set, is used instead of a new one (a process must have only one).
 	Reaper *reaper.Reaper
 	// Socket is the control socket's path ("" for none); SocketGroup a gid given read-only
-	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz and /status.
+	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz, /status and /metrics.
 	Socket      string
 	SocketGroup int
 	HTTPAddr    string
