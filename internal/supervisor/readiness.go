@@ -165,6 +165,9 @@ func (sv *Supervisor) listenNotify(s *service) error {
 		// fromRun, run there too, to check that the sender is that run's: a leftover of an earlier
 		// run, or any process of the service's uid that finds the socket, must not make it ready.
 		sv.events <- readyEvent{svc: s, run: -1, fromRun: func() bool {
+			if s.cfg.Ready == nil || s.cfg.Ready.Kind != config.ReadyNotify {
+				return false // a watchdog's socket: readiness is another check's
+			}
 			if m.From(s.pid) {
 				return true
 			}

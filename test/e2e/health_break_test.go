@@ -88,3 +88,35 @@ health = { exec = ["true"], interval = "20ms" }
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 }
+
+// TestHealthWatchdogSocketIsNotReadiness: a service whose notify socket is there for its
+// watchdog, with a readiness check of another kind, is not made ready by a READY=1 on it.
+func TestHealthWatchdogSocketIsNotReadiness(t *testing.T) {
+	needRoot(t)
+	p, marks, socket, _ := startControlled(t, `
+[services.app]
+command = ["python3", "-c", """
+import os, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"READY=1\\nSTATUS=first", os.environ["NOTIFY_SOCKET"])
+time.sleep(0.05)
+s.sendto(b"STATUS=second", os.environ["NOTIFY_SOCKET"])
+while True:
+    s.sendto(b"WATCHDOG=1", os.environ["NOTIFY_SOCKET"])
+    time.sleep(0.05)
+"""]
+ready = { file = "${MARKS}.ready", interval = "20ms" }
+health = { watchdog = "1s" }
+`)
+	// The second message was handled after the first one's READY=1.
+	poll(t, "both messages handled", func() bool { return statusOf(t, socket)["app"].Status == "second" })
+	if s := statusOf(t, socket)["app"]; s.State != "starting" {
+		t.Fatalf("READY=1 on the watchdog's socket made it %s", s.State)
+	}
+	if err := os.WriteFile(marks+".ready", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "ready by its file", func() bool { return statusOf(t, socket)["app"].State == "running" })
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
