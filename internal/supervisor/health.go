@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/uno-init/uno/internal/config"
@@ -91,7 +90,8 @@ func (sv *Supervisor) startHealth(s *service) {
 			began := time.Now()
 			err := check(attempt)
 			took := time.Since(began)
-			if err != nil && errors.Is(attempt.Err(), context.DeadlineExceeded) {
+			// By the clock: an http check's own deadline can end it a moment before ctx's.
+			if err != nil && took >= h.Timeout {
 				err = fmt.Errorf("no answer within the timeout (%v): %w", h.Timeout, err)
 			}
 			cancelAttempt()
@@ -179,19 +179,22 @@ func (sv *Supervisor) healthFailedRun(s *service) bool {
 type notifyEvent struct {
 	svc  *service
 	msg  probe.Message
-	done *atomic.Bool
+	ping bool
 }
 
-// notifyMessage hands m to the supervisor's goroutine. At most one message per service waits
-// there: a service that floods its socket loses messages, never uno's attention to the others.
+// notifyMessage hands m to the supervisor's goroutine. Pings (a bare WATCHDOG=1) wait there one
+// at a time: more of them say nothing more. Every other message is handed on, in order; a
+// service that floods its socket only waits for its own messages to be read (the socket's
+// buffer fills), while uno goes on serving its other events.
 func (sv *Supervisor) notifyMessage(s *service, m probe.Message) {
 	if _, ready := m.Vars["READY"]; ready && len(m.Vars) == 1 {
 		return // readiness.go's
 	}
-	if !s.notifyQueued.CompareAndSwap(false, true) {
+	ping := len(m.Vars) == 1 && m.Vars["WATCHDOG"] == "1"
+	if ping && !s.pingQueued.CompareAndSwap(false, true) {
 		return
 	}
-	sv.events <- notifyEvent{svc: s, msg: m, done: &s.notifyQueued}
+	sv.events <- notifyEvent{svc: s, msg: m, ping: ping}
 }
 
 // notified acts on a notify message from a service's current run (the sender is checked here,
@@ -200,10 +203,12 @@ func (sv *Supervisor) notifyMessage(s *service, m probe.Message) {
 // watchdog (READY=1 resumes it). MAINPID= and EXTEND_TIMEOUT_USEC= are not supported: uno
 // follows the process it started, with the timeouts of its configuration.
 func (sv *Supervisor) notified(ev notifyEvent) {
-	ev.done.Store(false)
 	s, v := ev.svc, ev.msg.Vars
-	if !s.state.active() || !ev.msg.From(s.pid) {
-		sv.log.Debug("notify message from outside the service's run; ignored", "service", s.name(), "sender", ev.msg.Pid)
+	if ev.ping {
+		s.pingQueued.Store(false)
+	}
+	if !ev.msg.From(s.pid) { // 0 unless a run is under way
+		sv.log.Debug("notify message from outside the service's run; ignored", "service", s.name())
 		return
 	}
 	if st, ok := v["STATUS"]; ok {

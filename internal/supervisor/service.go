@@ -94,10 +94,10 @@ type service struct {
 	health healthState // health.go
 	// unhealthyEnd is the failed check's error when the last run was stopped for its health.
 	unhealthyEnd string
-	// notifyStatus is the service's last STATUS= on its notify socket; notifyQueued says a
-	// message of it waits for the supervisor's goroutine (health.go).
+	// notifyStatus is the service's last STATUS= on its notify socket; pingQueued says a
+	// WATCHDOG=1 of it waits for the supervisor's goroutine (health.go).
 	notifyStatus string
-	notifyQueued atomic.Bool
+	pingQueued   atomic.Bool
 	stats        serviceStats // metrics.go
 }
 

@@ -51,9 +51,20 @@ restart_delay = "50ms"
 	}
 	// Each step shows, in uno's log and in uno ctl status.
 	waitLog(t, p, `health check failed.*service=api failures=1 of=3 err="no answer within the timeout \(300ms\)`)
+	// Fewer than failures in a row: still ready (one snapshot says both).
 	poll(t, "status shows a failure", func() bool {
 		s := statusOf(t, socket)["api"]
-		return s.HealthFailures >= 1 && strings.Contains(s.HealthError, "no answer within the timeout")
+		if s.Restarts == 0 && (s.HealthFailures == 1 || s.HealthFailures == 2) {
+			if !s.Ready || s.Health != "healthy" || !strings.Contains(s.HealthError, "no answer within the timeout") {
+				t.Errorf("with %d failures: %+v", s.HealthFailures, s)
+			}
+			return true
+		}
+		if s.Health == "unhealthy" || s.State != "running" || s.Restarts > 0 {
+			t.Logf("the window of 1-2 failures went unseen (a loaded machine): %+v", s)
+			return true
+		}
+		return false
 	})
 	waitLog(t, p, `service=api failures=2 of=3`)
 	waitLog(t, p, `service unhealthy; stopping it.*service=api failures=3`)
