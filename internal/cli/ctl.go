@@ -15,7 +15,8 @@ import (
 
 const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
 
-  status [--json] [NAME...]     services: state, readiness, pid, uptime, restarts, last exit
+  status [--json] [NAME...]     services: state, readiness, pid, uptime, restarts, last exit,
+                                health
   start [--no-wait] NAME...     start services (and what they depend on); wait until ready
   stop [--no-wait] NAME...      stop services (and, first, what depends on them)
   restart [--no-wait] NAME...   stop and start services; their dependents keep running
