@@ -10,7 +10,7 @@ export CGO_ENABLED = 0
 export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
-TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman \
+TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman uidmap \
                  tini dumb-init catatonit prometheus
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
@@ -18,7 +18,8 @@ TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux g
 # coordinator can report a spurious "context deadline exceeded" as the time runs out on a
 # loaded machine (go.dev/issue/75804, fixed in Go 1.27). FuzzLoad is ~15x slower per input.
 FUZZ_TARGETS := config:FuzzLoad:10000 config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
-                config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse
+                config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse \
+                privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode
 FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.

@@ -9,6 +9,8 @@ package config
 import (
 	"syscall"
 	"time"
+
+	"github.com/uno-init/uno/internal/privs"
 )
 
 // Config is a validated set of services.
@@ -23,6 +25,8 @@ type Config struct {
 	Drain time.Duration
 	// LogFormat is uno's own log format: "text" or "json".
 	LogFormat string
+	// NoNewPrivileges is [uno] no_new_privileges: the default of every service's.
+	NoNewPrivileges bool
 	// Services in the order they were defined.
 	Services []*Service
 	// Warnings are "file:line: key: message" lines about things that are valid but likely
@@ -46,6 +50,11 @@ type Service struct {
 	Env []string
 	// User is nil when the service runs as uno's own user.
 	User *User
+	// Privileges are its no_new_privileges, capabilities, rlimits, umask, nice and oom_score_adj
+	// (nil: none set, and the service starts as any other); Secrets are read from their files
+	// into its environment at each start, never into the configuration (privileges.go).
+	Privileges *privs.Settings
+	Secrets    []Secret
 
 	DependsOn []Dependency
 	Ready     *ReadyCheck

@@ -24,7 +24,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unknown top-level key", toml: "colour = 1\n" + svc,
 			want: []string{"uno.toml:1: colour: unknown key (known: uno, services)"}},
 		{name: "unknown [uno] key", toml: "[uno]\ngrase = \"1s\"\n" + svc,
-			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, drain, log_format)"}},
+			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, drain, log_format, no_new_privileges)"}},
 		{name: "unknown service key on its line", toml: svc + "\nrestrat = \"always\"\n",
 			want: []string{"uno.toml:4: services.a.restrat: unknown key (known: " + knownService + ")"}},
 		{name: "unknown service sub-table", toml: svc + "[services.a.environment]\nX = 1\n",

@@ -17,6 +17,7 @@ var serviceKeys = []string{
 	"type", "command", "depends_on", "user", "group", "groups", "working_dir", "env", "env_file",
 	"ready", "health", "restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit",
 	"restart_window", "stop_signal", "stop_timeout", "kill_mode", "essential", "log_prefix",
+	"no_new_privileges", "capabilities", "rlimits", "umask", "nice", "oom_score_adj", "secrets", "env_file_suffix",
 }
 
 // service decodes one service's table.
@@ -157,6 +158,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	if v := get("log_prefix"); v != nil {
 		s.LogPrefix = l.boolean(file, key("log_prefix"), v, true)
 	}
+	l.privileges(cfg, file, prefix, t, s, env)
 	s.Env = env.list()
 	return s
 }

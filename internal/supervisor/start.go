@@ -94,6 +94,18 @@ func (sv *Supervisor) start(s *service) {
 			return
 		}
 	}
+	spec.Privileges = s.cfg.Privileges
+	if len(s.cfg.Secrets) > 0 {
+		// Read at each start, so that a rotated secret reaches the next run.
+		extra, err := readSecrets(s.cfg.Secrets)
+		if err != nil {
+			sv.log.Error("service could not start", "service", s.name(), "err", err)
+			s.code = 1
+			sv.afterRun(s, EvStartFailed, false)
+			return
+		}
+		spec.Env = append(slices.Clip(spec.Env), extra...)
+	}
 	// The notify socket before the output pipes: a failure here then has nothing to close.
 	if s.cfg.UsesNotify() {
 		if err := sv.listenNotify(s); err != nil {
