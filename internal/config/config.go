@@ -23,8 +23,12 @@ type Config struct {
 	// anything: engines take the container out of their endpoints meanwhile. It counts inside
 	// Grace.
 	Drain time.Duration
-	// LogFormat is uno's own log format: "text" or "json".
-	LogFormat string
+	// LogFormat is the default format of every service's output and of uno's own lines, so
+	// that one stream holds one format; LogTimestamps and JSONPassthrough are the defaults of
+	// the services' keys of those names.
+	LogFormat       LogFormat
+	LogTimestamps   bool
+	JSONPassthrough bool
 	// NoNewPrivileges is [uno] no_new_privileges: the default of every service's.
 	NoNewPrivileges bool
 	// Services in the order they were defined.
@@ -80,6 +84,8 @@ type Service struct {
 	Essential bool
 	// LogPrefix prefixes each output line with the service's name; false passes bytes through.
 	LogPrefix bool
+	// Output is how and where the service's output is written (output.go).
+	Output Output
 	// Main is the program given on uno's command line: it inherits uno's stdin, stdout and
 	// stderr, starts after every other service, and its exit ends the container.
 	Main bool

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -48,12 +49,12 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	l := &loader{environ: environ, dir: filepath.Dir(path)}
-	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: "text"}
+	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: FormatPrefix}
 
 	l.known(name, "", root, "uno", "services")
 	if n := root.get("uno"); n != nil {
 		if t := l.table(name, "uno", n); t != nil {
-			l.known(name, "uno.", t, "grace", "drain", "log_format", "no_new_privileges")
+			l.known(name, "uno.", t, slices.Concat([]string{"grace", "drain"}, unoOutputKeys, []string{"no_new_privileges"})...)
 			if v := t.get("grace"); v != nil {
 				cfg.Grace = l.duration(name, "uno.grace", v, cfg.Grace)
 			}
@@ -63,9 +64,7 @@ func Load(path string, environ []string) (*Config, error) {
 					l.errorf(name, v.line, "uno.drain", "%v leaves nothing of the grace (%v) for the stop: the drain counts inside it", cfg.Drain, cfg.Grace)
 				}
 			}
-			if v := t.get("log_format"); v != nil {
-				cfg.LogFormat = l.oneOf(name, "uno.log_format", v, "text", "json")
-			}
+			l.unoOutput(cfg, name, t)
 			if v := t.get("no_new_privileges"); v != nil {
 				cfg.NoNewPrivileges = l.boolean(name, "uno.no_new_privileges", v, false)
 			}
@@ -98,6 +97,7 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 	if len(l.errs) == 0 {
 		l.validate(cfg)
+		l.checkLogFiles(cfg)
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -193,13 +193,13 @@ func LoadProcfile(path string, environ []string) (*Config, error) {
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
-	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: "text"}
+	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: FormatPrefix}
 	for _, e := range entries {
 		cfg.Services = append(cfg.Services, &Service{
 			Name: e.Name, File: filepath.Base(path), Line: e.Line,
 			Type: Simple, Command: []string{"/bin/sh", "-c", e.Command}, Env: env.list(),
 			Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: cfg.Grace, KillMode: KillGroup,
-			Essential: true, LogPrefix: true,
+			Essential: true, LogPrefix: true, Output: cfg.DefaultOutput(),
 		})
 	}
 	return cfg, nil

@@ -37,9 +37,11 @@ type healthState struct {
 	// gen counts the check loops started, so that a loop replaced by a reload is not heard.
 	gen    int
 	cancel context.CancelFunc
-	// pinged: a WATCHDOG=1 came since the last deadline; suspended: the service said STOPPING=1
-	// or RELOADING=1, and its watchdog waits (for READY=1 after a reload).
-	pinged, suspended bool
+	// lastTick is the last watchdog deadline (Unix ns): a ping since then meets the next one.
+	lastTick int64
+	// suspended: the service said STOPPING=1 or RELOADING=1, and its watchdog waits (for READY=1
+	// after a reload).
+	suspended bool
 }
 
 // healthEvent is one check's result.
@@ -125,10 +127,10 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 		if hs.suspended {
 			return
 		}
-		if !hs.pinged {
+		if s.pingedAt.Load() <= hs.lastTick {
 			ev.err = fmt.Errorf("no WATCHDOG=1 within %v", h.Interval)
 		}
-		hs.pinged = false
+		hs.lastTick = time.Now().UnixNano()
 		s.stats.observeCheck(0, ev.err == nil)
 	case ev.trigger:
 		hs.passed, hs.failures = true, max(h.Failures-1, hs.failures)
@@ -177,24 +179,23 @@ func (sv *Supervisor) healthFailedRun(s *service) bool {
 
 // notifyEvent is a message on a service's notify socket, other than READY=1 (readiness.go).
 type notifyEvent struct {
-	svc  *service
-	msg  probe.Message
-	ping bool
+	svc *service
+	msg probe.Message
 }
 
-// notifyMessage hands m to the supervisor's goroutine. Pings (a bare WATCHDOG=1) wait there one
-// at a time: more of them say nothing more. Every other message is handed on, in order; a
-// service that floods its socket only waits for its own messages to be read (the socket's
-// buffer fills), while uno goes on serving its other events.
+// notifyMessage takes a WATCHDOG=1 from the current run at once, on the socket's goroutine, so
+// that a supervisor busy with a flood does not miss a deadline, and hands every other message
+// to the supervisor's goroutine in order: a service that floods its socket only waits for its
+// own messages to be read (the socket's buffer fills), while uno goes on with its other events.
 func (sv *Supervisor) notifyMessage(s *service, m probe.Message) {
-	if _, ready := m.Vars["READY"]; ready && len(m.Vars) == 1 {
-		return // readiness.go's
+	v := m.Vars
+	if v["WATCHDOG"] == "1" && m.From(int(s.runPid.Load())) {
+		s.pingedAt.Store(time.Now().UnixNano())
 	}
-	ping := len(m.Vars) == 1 && m.Vars["WATCHDOG"] == "1"
-	if ping && !s.pingQueued.CompareAndSwap(false, true) {
-		return
+	if len(v) == 1 && (v["READY"] != "" || v["WATCHDOG"] == "1") {
+		return // readiness.go's, or done
 	}
-	sv.events <- notifyEvent{svc: s, msg: m, ping: ping}
+	sv.events <- notifyEvent{svc: s, msg: m}
 }
 
 // notified acts on a notify message from a service's current run (the sender is checked here,
@@ -204,9 +205,6 @@ func (sv *Supervisor) notifyMessage(s *service, m probe.Message) {
 // follows the process it started, with the timeouts of its configuration.
 func (sv *Supervisor) notified(ev notifyEvent) {
 	s, v := ev.svc, ev.msg.Vars
-	if ev.ping {
-		s.pingQueued.Store(false)
-	}
 	if !ev.msg.From(s.pid) { // 0 unless a run is under way
 		sv.log.Debug("notify message from outside the service's run; ignored", "service", s.name())
 		return
@@ -221,15 +219,12 @@ func (sv *Supervisor) notified(ev notifyEvent) {
 	if v["READY"] == "1" && v["RELOADING"] != "1" {
 		hs.suspended = false
 	}
-	switch v["WATCHDOG"] {
-	case "1":
-		hs.pinged = true
-	case "trigger":
+	if v["WATCHDOG"] == "trigger" {
 		if s.cfg.Health == nil || s.state != Running {
 			sv.log.Warn("WATCHDOG=trigger without a health check, or not running; ignored", "service", s.name())
-			break
+		} else {
+			sv.healthResult(healthEvent{svc: s, run: s.run, gen: hs.gen, trigger: true, err: errors.New("the service sent WATCHDOG=trigger")})
 		}
-		sv.healthResult(healthEvent{svc: s, run: s.run, gen: hs.gen, trigger: true, err: errors.New("the service sent WATCHDOG=trigger")})
 	}
 	if v["MAINPID"] != "" || v["EXTEND_TIMEOUT_USEC"] != "" {
 		sv.log.Warn("MAINPID= and EXTEND_TIMEOUT_USEC= not supported; ignored", "service", s.name())

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/metrics"
 )
 
@@ -99,8 +100,9 @@ func (sv *Supervisor) renderMetrics(published *snapshot) []byte {
 		if m.Name == config.MainName && sv.main != nil {
 			continue // its output is uno's own, not counted
 		}
-		for _, c := range sv.mux.Counted(m.Name) {
-			snap.Logs = append(snap.Logs, metrics.Log{Service: c.Name, Stream: c.Stream.String(), Lines: c.Lines, Bytes: c.Bytes})
+		c := sv.mux.Counters(m.Name)
+		for st := logmux.Stdout; st <= logmux.Stderr; st++ {
+			snap.Logs = append(snap.Logs, metrics.Log{Service: m.Name, Stream: st.String(), Lines: c.Lines[st], Bytes: c.Bytes[st]})
 		}
 	}
 	return metrics.Render(&snap)

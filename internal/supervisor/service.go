@@ -94,10 +94,12 @@ type service struct {
 	health healthState // health.go
 	// unhealthyEnd is the failed check's error when the last run was stopped for its health.
 	unhealthyEnd string
-	// notifyStatus is the service's last STATUS= on its notify socket; pingQueued says a
-	// WATCHDOG=1 of it waits for the supervisor's goroutine (health.go).
+	// notifyStatus is the service's last STATUS= on its notify socket. runPid (the current
+	// run's pid, 0 between runs) and pingedAt (its last WATCHDOG=1, Unix ns) are shared with
+	// the socket's goroutine (health.go).
 	notifyStatus string
-	pingQueued   atomic.Bool
+	runPid       atomic.Int64
+	pingedAt     atomic.Int64
 	stats        serviceStats // metrics.go
 }
 

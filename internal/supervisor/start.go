@@ -122,11 +122,13 @@ func (sv *Supervisor) start(s *service) {
 		}
 	}
 	var closeAfterStart []*os.File
+	var output *logmux.Run
 	if s.cfg.Main {
 		spec.Foreground = sv.terminal
 		spec.Inherited = sv.inherited
 	} else {
-		files, err := sv.outputs(s)
+		files, run, err := sv.outputs(s)
+		output = run
 		if err != nil {
 			sv.log.Error("cannot set up the service's output", "service", s.name(), "err", err)
 			s.code = 1
@@ -139,6 +141,10 @@ func (sv *Supervisor) start(s *service) {
 	pid, exited, err := spawn.Start(sv.reaper, spec)
 	for _, f := range closeAfterStart {
 		f.Close()
+	}
+	if output != nil {
+		// Its JSON lines carry the pid (0 if the start failed: they have none).
+		output.Started(pid)
 	}
 	if err != nil {
 		s.code = 1
@@ -158,6 +164,8 @@ func (sv *Supervisor) start(s *service) {
 		return
 	}
 	s.pid, s.startedAt = pid, time.Now()
+	s.pingedAt.Store(0)
+	s.runPid.Store(int64(pid))
 	sv.transition(s, EvStarted, Starting)
 	sv.log.Info("service started", "service", s.name(), "pid", pid)
 	run := s.run
@@ -177,23 +185,25 @@ func (sv *Supervisor) start(s *service) {
 }
 
 // outputs returns the service's stdin (/dev/null) and the write ends of its output pipes.
-func (sv *Supervisor) outputs(s *service) ([]*os.File, error) {
+func (sv *Supervisor) outputs(s *service) ([]*os.File, *logmux.Run, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	stdout, err := sv.mux.Pipe(s.name(), logmux.Stdout, s.cfg.LogPrefix)
+	out := s.cfg.Output
+	if out.Format == "" {
+		// A Service built without the loader (tests, the Procfile of old) says only LogPrefix.
+		out.Format = config.FormatPrefix
+		if !s.cfg.LogPrefix {
+			out.Format = config.FormatRaw
+		}
+	}
+	run, err := sv.mux.Start(s.name(), out)
 	if err != nil {
 		devnull.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	stderr, err := sv.mux.Pipe(s.name(), logmux.Stderr, s.cfg.LogPrefix)
-	if err != nil {
-		devnull.Close()
-		stdout.Close()
-		return nil, err
-	}
-	return []*os.File{devnull, stdout, stderr}, nil
+	return []*os.File{devnull, run.Stdout, run.Stderr}, run, nil
 }
 
 func (sv *Supervisor) becomeReady(s *service) {
@@ -243,6 +253,7 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 		attrs = append(attrs, "uptime", uptime.Round(time.Millisecond))
 	}
 	s.pid = 0
+	s.runPid.Store(0)
 	if s.state.stopping() {
 		sv.log.Info("service stopped", attrs...)
 		if s.notReady && !sv.stopping && !s.removed && !s.restartPending {
