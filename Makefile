@@ -20,7 +20,7 @@ TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux g
 FUZZ_TARGETS := config:FuzzLoad:10000 config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
                 config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse \
                 privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode \
-                logmux:FuzzPassthrough
+                logmux:FuzzPassthrough jsonwire:FuzzUnmarshal
 FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.
