@@ -56,6 +56,8 @@ type invocation struct {
 	crontab string
 	// graceSet says --grace or UNO_GRACE was given, and overrides the configuration's grace.
 	graceSet bool
+	// drainSet says --drain or UNO_DRAIN was given, and overrides the configuration's drain.
+	drainSet bool
 	// check validates the configuration and prints the start order instead of running it.
 	check bool
 	// startDir is uno's directory at start, where services without working_dir run; uno itself
@@ -154,6 +156,7 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	if inv.pause != nil {
 		return program.Pause(inv.cfg, inv.pause...)
 	}
+	inv.cfg.Version = Version()
 	return program.Run(inv.cfg)
 }
 

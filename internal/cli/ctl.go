@@ -15,7 +15,8 @@ import (
 
 const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
 
-  status [--json] [NAME...]     services: state, readiness, pid, uptime, restarts, last exit
+  status [--json] [NAME...]     services: state, readiness, pid, uptime, restarts, last exit,
+                                health
   start [--no-wait] NAME...     start services (and what they depend on); wait until ready
   stop [--no-wait] NAME...      stop services (and, first, what depends on them)
   restart [--no-wait] NAME...   stop and start services; their dependents keep running
@@ -30,6 +31,7 @@ const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
   ready                         exit 0 if every essential service is ready, else 1
   health                        exit 0 if no essential service is failing or restarting, else 1
   wait-ready [--timeout D]      wait until ready (default timeout 60s); exit 1 on timeout
+  metrics                       uno's Prometheus metrics, as GET /metrics serves them
 
 The socket is --socket, $UNO_SOCKET, or /run/uno/uno.sock. Exit status: 0 done, 1 failed or
 not ready/healthy, 2 usage error.
@@ -108,6 +110,19 @@ func (c *ctlCommand) run(args []string) (int, error) {
 		return c.probe(cmd)
 	case "wait-ready":
 		return c.waitReady(args)
+	case "metrics":
+		if len(args) > 0 {
+			return 2, usagef("metrics takes no arguments")
+		}
+		reply, err := c.client.Do(control.Request{Command: control.CmdMetrics})
+		if err != nil {
+			return 1, err
+		}
+		if reply.Error != "" {
+			return 1, errors.New(reply.Error)
+		}
+		fmt.Fprint(c.stdout, reply.Metrics)
+		return 0, nil
 	}
 	return 2, usagef("unknown command %q", cmd)
 }
@@ -216,7 +231,7 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		return 0, nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tREADY\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
+	fmt.Fprintln(tw, "NAME\tSTATE\tREADY\tPID\tUPTIME\tRESTARTS\tLAST EXIT\tHEALTH\tSTATUS")
 	for _, s := range reply.Services {
 		ready := "no"
 		if s.Ready {
@@ -230,7 +245,14 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		if s.LastExit != nil {
 			last = s.LastExit.Description
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.State, ready, pid, uptime, s.Restarts, last)
+		health := "-"
+		if s.Health != "" {
+			health = s.Health
+			if s.HealthFailures > 0 {
+				health += fmt.Sprintf(" (%d failed: %s)", s.HealthFailures, s.HealthError)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.State, ready, pid, uptime, s.Restarts, last, health, s.Status)
 	}
 	tw.Flush()
 	printJobs(c.stdout, reply.Services)

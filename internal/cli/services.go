@@ -41,6 +41,12 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 	if inv.graceSet {
 		cfg.SetGrace(inv.cfg.Grace)
 	}
+	if inv.drainSet {
+		cfg.Drain = inv.cfg.Drain
+	}
+	if cfg.Drain > 0 && cfg.Drain >= cfg.Grace {
+		return nil, fmt.Errorf("drain (%v) leaves nothing of the grace (%v) for the stop: the drain counts inside it", cfg.Drain, cfg.Grace)
+	}
 	if len(inv.cfg.Argv) > 0 {
 		if err := cfg.AddMain(inv.cfg.Argv, environ); err != nil {
 			return nil, err
@@ -74,6 +80,8 @@ func reportErrors(w io.Writer, err error) {
 }
 
 func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer) int {
+	// Before the configuration reads uno's environment: the services must not inherit it.
+	upstream, _ := supervisor.TakeUpstream()
 	cfg, err := loadConfig(inv)
 	if err != nil {
 		reportErrors(stderr, err)
@@ -116,6 +124,8 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 		Socket:      inv.socket,
 		SocketGroup: inv.socketGroup,
 		HTTPAddr:    inv.httpAddr,
+		Version:     Version(),
+		Upstream:    upstream,
 		Reload:      func() (*config.Config, error) { return loadConfig(inv) },
 	})
 }

@@ -124,6 +124,13 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 		{long: "grace", env: "UNO_GRACE", arg: "DURATION",
 			help: "time leftover processes get between SIGTERM and SIGKILL\nonce the program has exited (default " + defaultGrace.String() + "; 0: no sweep)",
 			set:  setGrace},
+		{long: "drain", env: "UNO_DRAIN", arg: "DURATION",
+			help: "on the first SIGTERM, stay up but not ready (/readyz 503) this long\nbefore stopping; counts inside the grace of services",
+			set: func(v string) (err error) {
+				cfg.Drain, err = parseGrace(v)
+				inv.drainSet = true
+				return err
+			}},
 		{short: 'w', long: "warn-orphans", env: "UNO_WARN_ORPHANS",
 			help: "log every reaped orphan",
 			set:  func(string) error { cfg.LogOrphans = true; return nil }},
@@ -137,7 +144,7 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 			help: "no control socket",
 			set:  func(string) error { inv.noSocket = true; return nil }},
 		{long: "http", env: "UNO_HTTP", arg: "ADDR",
-			help: "serve /readyz, /healthz and /status on ADDR (loopback only\nunless --http-public)",
+			help: "serve /readyz, /healthz, /status and /metrics on ADDR\n(loopback only unless --http-public)",
 			set:  func(v string) error { inv.httpAddr = v; return nil }},
 		{long: "http-public", env: "UNO_HTTP_PUBLIC",
 			help: "let --http serve on any address, not only loopback",

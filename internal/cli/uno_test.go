@@ -22,7 +22,7 @@ func TestUnoUsage(t *testing.T) {
 			"                        once the program has exited (default 5s; 0: no sweep)\n",
 		"\n      --socket-group GRP  let group GRP read status",
 		"\n  -h, --help            print this help\n\nEach option has an environment variable",
-		"(lists are comma-separated).\nWith no program and no -c, uno runs /etc/uno/uno.toml if it exists.\n",
+		"comma-separated).\nWith no program and no -c, uno runs /etc/uno/uno.toml if it exists.\n",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q:\n%s", want, usage)

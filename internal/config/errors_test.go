@@ -24,7 +24,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unknown top-level key", toml: "colour = 1\n" + svc,
 			want: []string{"uno.toml:1: colour: unknown key (known: uno, services, crontab)"}},
 		{name: "unknown [uno] key", toml: "[uno]\ngrase = \"1s\"\n" + svc,
-			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, log_format, log_timestamps, json_passthrough, no_new_privileges)"}},
+			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, drain, log_format, log_timestamps, json_passthrough, no_new_privileges)"}},
 		{name: "unknown service key on its line", toml: svc + "\nrestrat = \"always\"\n",
 			want: []string{"uno.toml:4: services.a.restrat: unknown key (known: " + knownService + ")"}},
 		{name: "unknown service sub-table", toml: svc + "[services.a.environment]\nX = 1\n",

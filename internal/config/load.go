@@ -54,9 +54,15 @@ func Load(path string, environ []string) (*Config, error) {
 	l.known(name, "", root, "uno", "services", "crontab")
 	if n := root.get("uno"); n != nil {
 		if t := l.table(name, "uno", n); t != nil {
-			l.known(name, "uno.", t, slices.Concat([]string{"grace"}, unoOutputKeys, []string{"no_new_privileges"})...)
+			l.known(name, "uno.", t, slices.Concat([]string{"grace", "drain"}, unoOutputKeys, []string{"no_new_privileges"})...)
 			if v := t.get("grace"); v != nil {
 				cfg.Grace = l.duration(name, "uno.grace", v, cfg.Grace)
+			}
+			if v := t.get("drain"); v != nil {
+				cfg.Drain = l.duration(name, "uno.drain", v, 0)
+				if cfg.Drain >= cfg.Grace {
+					l.errorf(name, v.line, "uno.drain", "%v leaves nothing of the grace (%v) for the stop: the drain counts inside it", cfg.Drain, cfg.Grace)
+				}
 			}
 			l.unoOutput(cfg, name, t)
 			if v := t.get("no_new_privileges"); v != nil {

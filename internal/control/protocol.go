@@ -42,7 +42,8 @@ const (
 	CmdLogs    = "logs"
 	CmdReload  = "reload"
 	// CmdRun starts a run of cron jobs now.
-	CmdRun = "run"
+	CmdRun     = "run"
+	CmdMetrics = "metrics"
 )
 
 // Request is what `uno ctl` asks.
@@ -75,7 +76,9 @@ type Reply struct {
 	Services []ServiceStatus `json:"services,omitempty"`
 	// Line is one output line of a logs stream; Done ends the stream.
 	Line string `json:"line,omitempty"`
-	Done bool   `json:"done,omitempty"`
+	// Metrics is the Prometheus text exposition, for CmdMetrics.
+	Metrics string `json:"metrics,omitempty"`
+	Done    bool   `json:"done,omitempty"`
 }
 
 // ServiceStatus is one service as `uno ctl status --json` shows it. Its fields are a stable
@@ -93,6 +96,14 @@ type ServiceStatus struct {
 	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`
 	Restarts      int       `json:"restarts"`
 	LastExit      *Exit     `json:"last_exit,omitempty"`
+	// Health is the health check's verdict on the current run: "" (no check, or not ready yet),
+	// starting, healthy or unhealthy; HealthFailures the failed checks in a row that count, and
+	// HealthError the last failed check's error.
+	Health         string `json:"health,omitempty"`
+	HealthFailures int    `json:"health_failures,omitempty"`
+	HealthError    string `json:"health_error,omitempty"`
+	// Status is the service's last STATUS= on its notify socket.
+	Status string `json:"status,omitempty"`
 	// Cron is set for a cron job (type cron).
 	Cron *CronStatus `json:"cron,omitempty"`
 }

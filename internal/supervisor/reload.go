@@ -162,6 +162,11 @@ func sameDefinition(a, b *config.Service) bool {
 	strip := func(s *config.Service) config.Service {
 		c := *s
 		c.File, c.Line, c.CommandLine = "", 0, 0
+		if c.Health != nil {
+			h := *c.Health
+			h.Line = 0
+			c.Health = &h
+		}
 		if c.Ready != nil {
 			r := *c.Ready
 			r.Line = 0

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -94,6 +95,16 @@ type service struct {
 
 	// job is set for a cron job, and for each extra run of one (cron.go).
 	job *cronJob
+	health healthState // health.go
+	// unhealthyEnd is the failed check's error when the last run was stopped for its health.
+	unhealthyEnd string
+	// notifyStatus is the service's last STATUS= on its notify socket. runPid (the current
+	// run's pid, 0 between runs) and pingedAt (its last WATCHDOG=1, Unix ns) are shared with
+	// the socket's goroutine (health.go).
+	notifyStatus string
+	runPid       atomic.Int64
+	pingedAt     atomic.Int64
+	stats        serviceStats // metrics.go
 }
 
 func (s *service) name() string { return s.cfg.Name }

@@ -32,10 +32,14 @@ func (sv *Supervisor) shutdown(code int, reason string) {
 	}
 	sv.stopping = true
 	sv.exitCode = code
-	grace := sv.opts.Config.Grace
+	grace := sv.graceLeft()
+	if sv.drainTimer != nil {
+		sv.drainTimer.Stop()
+	}
 	sv.graceDeadline = time.Now().Add(grace)
 	sv.graceTimer = time.AfterFunc(grace, func() { sv.events <- graceEvent{} })
 	sv.log.Info("stopping services", "reason", reason, "grace", grace)
+	sv.stoppingUpstream(reason)
 	for _, s := range sv.services {
 		sv.cancelRestart(s)
 		if s.state == Waiting || s.state == Backoff || s.state == Scheduled {
@@ -94,6 +98,7 @@ func (sv *Supervisor) dependentsRunning(s *service) bool {
 // stop sends sig to s's process group and arms the kill after its stop timeout, which never
 // reaches past the grace deadline.
 func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
+	sv.stopHealth(s)
 	if s.cancelProbe != nil {
 		s.cancelProbe()
 		s.cancelProbe = nil
