@@ -345,13 +345,13 @@ func (p *kpod) killedAt(container string) (time.Time, bool) {
 	return at[len(at)-1], true
 }
 
-// klogTimes returns the times of the kubelet's log lines about the pod's container that contain
-// every one of what, in order.
+// klogTimes returns the times of the kubelet's log lines about the pod's container (any line
+// about the pod, for container "") that contain every one of what, in order.
 func (p *kpod) klogTimes(container string, what ...string) []time.Time {
 	data, _ := os.ReadFile(filepath.Join(baseDir, "kubelet.log"))
 	var at []time.Time
 	for _, line := range strings.Split(string(data), "\n") {
-		if !strings.Contains(line, `pod="default/`+p.name+`"`) || !strings.Contains(line, `containerName="`+container+`"`) {
+		if !strings.Contains(line, `pod="default/`+p.name+`"`) || container != "" && !strings.Contains(line, `containerName="`+container+`"`) {
 			continue
 		}
 		match := true
