@@ -204,7 +204,8 @@ func (m *Mux) FileTail(name string, n int) ([][]byte, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%s has no log_file", name)
 	}
-	f, err := os.Open(path)
+	// Neither a FIFO (which would block the open) nor a symlink planted at the path.
+	f, err := openRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
