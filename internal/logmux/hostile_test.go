@@ -3,6 +3,7 @@ package logmux
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -239,5 +240,45 @@ func TestNewLogFileIsNotWorldReadable(t *testing.T) {
 	}
 	if st.Mode().Perm()&0o007 != 0 {
 		t.Errorf("%s has mode %v: readable by everyone", path, st.Mode().Perm())
+	}
+}
+
+// TestPassthroughOnlyMergesWhatShippersParse: an object that is valid JSON syntax but that
+// common parsers refuse (a number beyond float64, as Go's encoding/json and serde_json do; a
+// lone UTF-16 surrogate, as serde_json does) must not be merged: one such field would make a
+// shipper drop uno's whole line. It is a msg string instead.
+func TestPassthroughOnlyMergesWhatShippersParse(t *testing.T) {
+	var out syncBuffer
+	m := New(&out, io.Discard, Options{})
+	in := []string{
+		`{"n":1e999}`,
+		`{"n":-1e400}`,
+		`{"s":"\ud800"}`,
+		`{"s":"\udc00x"}`,
+		`{"s":"\ud800\u0041"}`,
+	}
+	merged := []string{
+		`{"n":1e308,"m":1e-999,"i":123456789012345678901234567890}`,
+		`{"s":"\ud83d\ude00"}`,
+	}
+	feedRun(t, m, "api", config.Output{Format: config.FormatJSON, Passthrough: true}, 9, Stdout, strings.Join(append(in, merged...), "\n")+"\n")
+	waitIdle(t, m)
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(in)+len(merged) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(in)+len(merged), out.String())
+	}
+	for i, l := range lines {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(l), &obj); err != nil {
+			t.Errorf("line %d is not parsed by encoding/json: %v: %s", i, err, l)
+			continue
+		}
+		_, isMsg := obj["msg"]
+		if i < len(in) && (!isMsg || strings.Contains(l, `\ud800"`) || strings.Contains(l, `"\udc00`)) {
+			t.Errorf("line %d merged: %s", i, l)
+		}
+		if i >= len(in) && isMsg {
+			t.Errorf("line %d not merged: %s", i, l)
+		}
 	}
 }
