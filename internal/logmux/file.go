@@ -248,7 +248,8 @@ func (f *logFile) samePathLocked() bool {
 var errNotRegular = errors.New("not a regular file")
 
 // openRegular opens path without following a symlink at its last component, without blocking
-// on a FIFO or a device, and fails unless it is a regular file.
+// on a FIFO or a device, and fails unless it is a regular file of one link: a hard link to
+// another file (/etc/passwd) is as much a plant as a symlink.
 func openRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
 	file, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, perm)
 	if err != nil {
@@ -260,6 +261,8 @@ func openRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
 	st, err := file.Stat()
 	if err == nil && !st.Mode().IsRegular() {
 		err = fmt.Errorf("%s: %w (%v)", path, errNotRegular, st.Mode().Type())
+	} else if sys, ok := st.Sys().(*syscall.Stat_t); err == nil && ok && sys.Nlink > 1 {
+		err = fmt.Errorf("%s has %d hard links: not used, it may be another file", path, sys.Nlink)
 	}
 	if err != nil {
 		file.Close()

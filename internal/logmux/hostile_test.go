@@ -35,7 +35,7 @@ func checkUntouched(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 	if string(data) != content {
-		t.Errorf("%s was changed through a planted symlink: %q", path, data)
+		t.Errorf("%s was changed through a planted link: %q", path, data)
 	}
 }
 
@@ -280,5 +280,28 @@ func TestPassthroughOnlyMergesWhatShippersParse(t *testing.T) {
 		if i >= len(in) && isMsg {
 			t.Errorf("line %d not merged: %s", i, l)
 		}
+	}
+}
+
+// TestHardLinkAtLogFileIsNotWritten: log_file is a hard link to another file (possible for the
+// directory's owner where fs.protected_hardlinks is 0): uno does not append to it.
+func TestHardLinkAtLogFileIsNotWritten(t *testing.T) {
+	const content = "root:x:0:0::/root:/bin/sh\n"
+	target := victim(t, content)
+	dir := filepath.Join(filepath.Dir(target), "logs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "api.log")
+	if err := os.Link(target, path); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	m, _ := newReporting(&out, io.Discard)
+	feedRun(t, m, "api", config.Output{Format: config.FormatRaw, File: path, MaxSize: 1 << 20, MaxFiles: 2}, 1, Stdout, "hacked::0:0::/:/bin/sh\n")
+	waitIdle(t, m)
+	checkUntouched(t, target, content)
+	if !strings.Contains(out.String(), "hacked") {
+		t.Errorf("the line is not on stdout: %q", out.String())
 	}
 }
