@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -303,5 +304,61 @@ func TestHardLinkAtLogFileIsNotWritten(t *testing.T) {
 	checkUntouched(t, target, content)
 	if !strings.Contains(out.String(), "hacked") {
 		t.Errorf("the line is not on stdout: %q", out.String())
+	}
+}
+
+// TestRateLimitKeepsOrDropsWholeLines: log_rate counts lines, not the pieces a long line is cut
+// into: a line let through comes whole (all its pieces, to its last), and one dropped drops all
+// its pieces. Counting pieces let a 1 MiB line through cut off after its fifth piece, so that
+// the next line read as its continuation, and counted one line as a dozen dropped.
+func TestRateLimitKeepsOrDropsWholeLines(t *testing.T) {
+	var out syncBuffer
+	m := New(&out, io.Discard, Options{Names: []string{"api"}})
+	o := config.Output{Format: config.FormatPrefix, Rate: 1, RatePer: time.Hour, Burst: 3}
+	long := strings.Repeat("x", 1<<20)
+	// Lines 1 and 3 are let through, whole; 4 and 5 are dropped, whole.
+	in := "first\n" + long + "\nthird\n" + long + "\nfifth\n"
+	feedRun(t, m, "api", o, 1, Stdout, in)
+	waitIdle(t, m)
+	var lines []string // the pieces put together
+	var cur strings.Builder
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(l, "api + "):
+			cur.WriteString(strings.TrimPrefix(l, "api + "))
+		case strings.HasPrefix(l, "api | "):
+			cur.WriteString(strings.TrimPrefix(l, "api | "))
+			lines = append(lines, cur.String())
+			cur.Reset()
+		default:
+			t.Fatalf("line %.40q", l)
+		}
+	}
+	if cur.Len() > 0 {
+		t.Errorf("a line of %d bytes without its last piece", cur.Len())
+	}
+	dropped := 0
+	for i := 0; i < len(lines); i++ {
+		var n int
+		if _, err := fmt.Sscanf(lines[i], "uno: %d lines dropped by log_rate", &n); err == nil {
+			dropped += n
+			lines = append(lines[:i], lines[i+1:]...)
+			i--
+		}
+	}
+	if dropped != 2 {
+		t.Errorf("summaries say %d lines dropped, want 2", dropped)
+	}
+	want := []string{"first", long, "third"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d: %.200q", len(lines), len(want), lines)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d: %d bytes %.60q, want %d bytes %.60q", i, len(lines[i]), lines[i], len(want[i]), want[i])
+		}
+	}
+	if c := m.Counters("api"); c.Dropped != 2 {
+		t.Errorf("%d dropped, want 2", c.Dropped)
 	}
 }
