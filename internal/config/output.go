@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -124,7 +125,14 @@ func (l *loader) output(cfg *Config, file, prefix string, get func(string) *node
 				l.warnings = append(l.warnings, (&PosError{File: file, Line: v.line, Key: key("log_file"),
 					Msg: filepath.Dir(o.File) + " is not a directory: the lines go to uno's output until it is"}).Error())
 			} else if msg := notRegular(o.File); msg != "" {
-				l.errorf(file, v.line, key("log_file"), "%s", msg)
+				if plantable(filepath.Dir(o.File)) {
+					// Someone else may have put it there, and may again to fail every
+					// reload: a warning; uno refuses it at run time either way.
+					l.warnings = append(l.warnings, (&PosError{File: file, Line: v.line, Key: key("log_file"),
+						Msg: msg + "; the lines go to uno's output until it is"}).Error())
+				} else {
+					l.errorf(file, v.line, key("log_file"), "%s", msg)
+				}
 			}
 		}
 		o.MaxSize, o.MaxFiles = DefaultLogMaxSize, DefaultLogMaxFiles
@@ -272,4 +280,15 @@ func notRegular(path string) string {
 		kind = "a socket"
 	}
 	return path + " is " + kind + ", not a regular file: uno rotates a log file by renaming it"
+}
+
+// plantable says whether someone other than uno's user may create files in dir: it belongs to
+// another user, or others may write to it.
+func plantable(dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return true
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0
 }

@@ -142,4 +142,27 @@ func TestLogFileMustBeARegularFile(t *testing.T) {
 	if _, _, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\nlog_file = \"" + regular + "\"\n"}); err != nil {
 		t.Errorf("a regular file: %v", err)
 	}
+	// In a directory another user owns, that user may have planted it, and could fail every
+	// reload so: a warning (uno refuses it at run time).
+	if os.Geteuid() != 0 {
+		return
+	}
+	theirs := filepath.Join(dir, "theirs")
+	if err := os.Mkdir(theirs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(theirs, "api.log")
+	if err := os.Symlink("/etc/passwd", planted); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\nlog_file = \"" + planted + "\"\n"})
+	if err != nil {
+		t.Fatalf("a symlink in another user's directory: %v", err)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], planted+" is a symlink") {
+		t.Errorf("warnings %q", cfg.Warnings)
+	}
 }
