@@ -268,6 +268,11 @@ func openRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
 		file.Close()
 		return nil, err
 	}
+	// O_NONBLOCK was for the open only: writes to a regular file block as they always do.
+	if err := syscall.SetNonblock(int(file.Fd()), false); err != nil {
+		file.Close()
+		return nil, err
+	}
 	return file, nil
 }
 
