@@ -362,3 +362,34 @@ func TestRateLimitKeepsOrDropsWholeLines(t *testing.T) {
 		t.Errorf("%d dropped, want 2", c.Dropped)
 	}
 }
+
+// TestFileTailCutsLongLines: in a raw log file a line is as long as the service made it; uno
+// ctl logs --files sends each line as one message of the control protocol, which takes at most
+// control.MaxMessage (1 MiB), so a 3 MiB line failed the whole command ("message longer than
+// 1048576 bytes"). FileTail returns a long line in pieces, as Tail does.
+func TestFileTailCutsLongLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.log")
+	m := New(io.Discard, io.Discard, Options{})
+	long := strings.Repeat("x", 3<<20)
+	feedRun(t, m, "api", config.Output{Format: config.FormatRaw, File: path, MaxFiles: 2}, 1, Stdout, "before\n"+long+"\nshort\n")
+	waitIdle(t, m)
+	lines, err := m.FileTail("api", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var joined []byte
+	for i, l := range lines {
+		if len(l) > readSize {
+			t.Fatalf("line %d of %d bytes, more than %d", i, len(l), readSize)
+		}
+		if i > 0 && i < len(lines)-1 {
+			joined = append(joined, l...)
+		}
+	}
+	if len(lines) < 3 || string(lines[0]) != "before" || string(lines[len(lines)-1]) != "short" {
+		t.Fatalf("%d lines, first %.20q, last %.20q", len(lines), lines[0], lines[len(lines)-1])
+	}
+	if string(joined) != long {
+		t.Errorf("the pieces make %d bytes, not the long line's %d", len(joined), len(long))
+	}
+}
