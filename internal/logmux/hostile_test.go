@@ -393,3 +393,56 @@ func TestFileTailCutsLongLines(t *testing.T) {
 		t.Errorf("the pieces make %d bytes, not the long line's %d", len(joined), len(long))
 	}
 }
+
+// TestReopenDuringRotationFlood: uno ctl logs --reopen, again and again, while a flood rotates
+// the file: every line is in the files exactly once, whole and in order.
+func TestReopenDuringRotationFlood(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.log")
+	m := New(io.Discard, io.Discard, Options{Names: []string{"api"}})
+	o := config.Output{Format: config.FormatPrefix, File: path, MaxSize: 64 << 10, MaxFiles: 1000, Compress: true}
+	const total = 100000
+	run, err := m.Start("api", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Started(1)
+	run.Stderr.Close()
+	stop := make(chan struct{})
+	reopens := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				reopens <- n
+				return
+			default:
+				m.Reopen(nil)
+				n++
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	for i := 0; i < total; i += 1000 {
+		io.WriteString(run.Stdout, numberedLines("api", i, 1000, 60))
+	}
+	run.Stdout.Close()
+	waitIdle(t, m)
+	close(stop)
+	if n := <-reopens; n < 10 {
+		t.Logf("only %d reopens during the flood", n)
+	}
+	pollUntil(t, "every rotated file compressed", func() bool {
+		all, _ := filepath.Glob(path + ".*")
+		for _, f := range all {
+			if !strings.HasSuffix(f, ".gz") {
+				return false
+			}
+		}
+		return true
+	})
+	lines, _ := readLogFiles(t, path)
+	if n := checkSequence(t, lines, "api | ", "api", 0); n != total {
+		t.Errorf("%d lines in the files, want %d", n, total)
+	}
+}
