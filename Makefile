@@ -20,13 +20,13 @@ TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux g
 FUZZ_TARGETS := config:FuzzLoad:10000 config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
                 config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse \
                 privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode \
-                logmux:FuzzPassthrough
+                logmux:FuzzPassthrough jsonwire:FuzzUnmarshal
 FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
 
-.PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines demo bench bench-deps clean
+.PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines e2e-kube kube-deps demo bench bench-deps clean
 
 all: build
 
@@ -83,6 +83,30 @@ test: test-deps vet vulncheck build
 # uno under a real Docker engine the tests start themselves (part of make test too).
 e2e-engines: test-deps build
 	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m -v ./test/engines
+
+# uno under a real Kubernetes node (test/kube): a standalone kubelet running the static pods of
+# examples/kubernetes over containerd's CRI and runc, all started by the tests on private paths.
+# The kubelet is built from the k8s.io/kubernetes module (test/kube/build-kubelet.sh says how)
+# into bin/, where it stays between runs: about 6 minutes cold on 2 cores, nothing when cached.
+KUBE_VERSION  := v1.34.4
+KUBELET       := bin/kubelet-$(KUBE_VERSION)
+KUBE_PACKAGES := containerd runc busybox-static util-linux catatonit
+
+kube-deps:
+	@missing=""; for p in $(KUBE_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(KUBELET):
+	@mkdir -p bin
+	KUBE_VERSION=$(KUBE_VERSION) GO=$(GO) test/kube/build-kubelet.sh $(CURDIR)/$@
+
+e2e-kube: kube-deps build $(KUBELET)
+	UNO_BIN=$(CURDIR)/$(BIN) KUBELET=$(CURDIR)/$(KUBELET) $(GO) test -count=1 -timeout 20m -v ./test/kube
 
 # The race detector over every test that runs uno's code in-process (the black-box tests of the
 # binary would only check the test harness). It needs cgo, hence gcc in TEST_PACKAGES.

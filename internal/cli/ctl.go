@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uno-init/uno/internal/control"
+	"github.com/uno-init/uno/internal/jsonwire"
 )
 
 const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
@@ -205,7 +205,7 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		return 1, errors.New(reply.Error)
 	}
 	if asJSON {
-		out, _ := json.MarshalIndent(map[string]any{"version": control.Version, "services": reply.Services}, "", "  ")
+		out, _ := jsonwire.MarshalIndent(map[string]any{"version": control.Version, "services": reply.Services}, "", "  ")
 		fmt.Fprintln(c.stdout, string(out))
 		return 0, nil
 	}

@@ -2,7 +2,6 @@ package control
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/uno-init/uno/internal/jsonwire"
 )
 
 // The HTTP endpoint is for Kubernetes httpGet probes: GET /readyz, /healthz and /status. It is
@@ -176,7 +177,7 @@ var statusText = map[int]string{200: "OK", 400: "Bad Request", 404: "Not Found",
 // respond writes the answer; headOnly (HEAD) sends the headers GET would get, Content-Length
 // included, without the body.
 func respond(w io.Writer, status int, body any, headOnly bool) {
-	data, _ := json.Marshal(body)
+	data, _ := jsonwire.Marshal(body)
 	data = append(data, '\n')
 	allow := ""
 	if status == 405 {

@@ -9,11 +9,12 @@ package control
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/uno-init/uno/internal/jsonwire"
 )
 
 // Version is the protocol version. A request or reply of another version is refused with an
@@ -115,7 +116,7 @@ func readMessage(r *bufio.Reader, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(line, v); err != nil {
+	if err := jsonwire.Unmarshal(line, v); err != nil {
 		return fmt.Errorf("malformed message: %w", err)
 	}
 	return nil
@@ -147,7 +148,7 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 }
 
 func writeMessage(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
+	data, err := jsonwire.Marshal(v)
 	if err != nil {
 		return err
 	}
