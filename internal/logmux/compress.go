@@ -16,8 +16,10 @@ import (
 // log file, and one temporary file, NAME.gz-tmp.
 func (f *logFile) compressor() {
 	defer close(f.compressed)
-	failed := map[uint64]bool{} // inodes that could not be compressed: left as they are
 	for range f.kick {
+		// Inodes that could not be compressed this round: left as they are until the next
+		// rotation's, when the cause (a full disk) may be gone.
+		failed := map[uint64]bool{}
 		for {
 			in, ino, ok := f.nextToCompress(failed)
 			if !ok {

@@ -446,3 +446,50 @@ func TestReopenDuringRotationFlood(t *testing.T) {
 		t.Errorf("%d lines in the files, want %d", n, total)
 	}
 }
+
+// TestCompressionRetriedAfterAFailure: a rotated file that could not be compressed (a full disk,
+// here something in the way of NAME.gz-tmp) is tried again at the next rotation, once the cause
+// is gone: it was left uncompressed for good, taking the room log_compress was to save.
+func TestCompressionRetriedAfterAFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.log")
+	if err := os.MkdirAll(filepath.Join(path+".gz-tmp", "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, rep := newReporting(io.Discard, io.Discard)
+	o := config.Output{Format: config.FormatPrefix, File: path, MaxSize: 4 << 10, MaxFiles: 100, Compress: true}
+	run, err := m.Start("api", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Started(1)
+	run.Stderr.Close()
+	io.WriteString(run.Stdout, numberedLines("api", 0, 150, 40))
+	pollUntil(t, "the compression's failure", func() bool { return rep.count("cannot compress") == 1 })
+	if err := os.RemoveAll(path + ".gz-tmp"); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(run.Stdout, numberedLines("api", 150, 150, 40))
+	run.Stdout.Close()
+	waitIdle(t, m)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		all, _ := filepath.Glob(path + ".*")
+		var plain []string
+		for _, f := range all {
+			if !strings.HasSuffix(f, ".gz") {
+				plain = append(plain, f)
+			}
+		}
+		if len(plain) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still uncompressed after the next rotations: %q", plain)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lines, _ := readLogFiles(t, path)
+	if n := checkSequence(t, lines, "api | ", "api", 0); n != 300 {
+		t.Errorf("%d lines, want 300", n)
+	}
+}
