@@ -74,7 +74,7 @@ func (inv *invocation) services() bool { return inv.configFile != "" || inv.proc
 type personality struct {
 	name  string
 	parse func(args []string, env lookupFunc) (*invocation, error)
-	usage string
+	usage func() string
 	// usageExit is the exit status for a usage error: uno's 2, or the peer's own.
 	usageExit int
 }
@@ -108,7 +108,7 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", p.name, err)
 		var ue *usageError
 		if errors.As(err, &ue) {
-			fmt.Fprint(stderr, p.usage)
+			fmt.Fprint(stderr, p.usage())
 		}
 		return p.usageExit
 	}
