@@ -23,6 +23,10 @@ type Catching struct {
 	C      chan os.Signal
 	done   chan struct{}
 	caught []syscall.Signal
+	// child holds SIGCHLD registered, so that the reaper's own registration of it, the last
+	// thing before the first fork, finds it enabled and costs no round trip. Nobody reads it:
+	// os/signal skips a full channel.
+	child chan os.Signal
 }
 
 // signalQueue is how many signals may wait before os/signal drops one: a burst before the program
@@ -34,12 +38,13 @@ var begun *Catching
 // Begin starts registering every catchable signal (those of leftAsFound that uno's caller ignored
 // left as they are) on a goroutine of its own, and remembers it for Begun. Call it once.
 func Begin() *Catching {
-	c := &Catching{C: make(chan os.Signal, signalQueue), done: make(chan struct{})}
+	c := &Catching{C: make(chan os.Signal, signalQueue), done: make(chan struct{}), child: make(chan os.Signal, 1)}
 	begun = c
 	go func() {
 		defer close(c.done)
 		c.caught = catchOrder(true)
 		notify(c.C, c.caught)
+		signal.Notify(c.child, syscall.SIGCHLD)
 	}()
 	return c
 }
