@@ -11,21 +11,23 @@ export CGO_ENABLED = 0
 export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
-TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman \
-                 tini dumb-init catatonit
+TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman uidmap \
+                 tini dumb-init catatonit jq
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
 # The budget is a count of executions, not a duration: with a duration, Go 1.26's fuzz
 # coordinator can report a spurious "context deadline exceeded" as the time runs out on a
 # loaded machine (go.dev/issue/75804, fixed in Go 1.27). FuzzLoad is ~15x slower per input.
 FUZZ_TARGETS := config:FuzzLoad:10000 config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
-                config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse
+                config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse \
+                privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode \
+                logmux:FuzzPassthrough
 FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
 
-.PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines demo bench bench-deps clean
+.PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines e2e-kube kube-deps demo bench bench-deps clean
 
 all: build
 
@@ -82,6 +84,30 @@ test: test-deps vet vulncheck build
 # uno under a real Docker engine the tests start themselves (part of make test too).
 e2e-engines: test-deps build
 	UNO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m -v ./test/engines
+
+# uno under a real Kubernetes node (test/kube): a standalone kubelet running the static pods of
+# examples/kubernetes over containerd's CRI and runc, all started by the tests on private paths.
+# The kubelet is built from the k8s.io/kubernetes module (test/kube/build-kubelet.sh says how)
+# into bin/, where it stays between runs: about 6 minutes cold on 2 cores, nothing when cached.
+KUBE_VERSION  := v1.34.4
+KUBELET       := bin/kubelet-$(KUBE_VERSION)
+KUBE_PACKAGES := containerd runc busybox-static util-linux catatonit
+
+kube-deps:
+	@missing=""; for p in $(KUBE_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(KUBELET):
+	@mkdir -p bin
+	KUBE_VERSION=$(KUBE_VERSION) GO=$(GO) test/kube/build-kubelet.sh $(CURDIR)/$@
+
+e2e-kube: kube-deps build $(KUBELET)
+	UNO_BIN=$(CURDIR)/$(BIN) KUBELET=$(CURDIR)/$(KUBELET) $(GO) test -count=1 -timeout 20m -v ./test/kube
 
 # The race detector over every test that runs uno's code in-process (the black-box tests of the
 # binary would only check the test harness). It needs cgo, hence gcc in TEST_PACKAGES.

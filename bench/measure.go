@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -307,107 +305,6 @@ func benchStop(o options, r *report) {
 	for _, s := range supervisors(o) {
 		m.add(s.name, got[s.name], "")
 	}
-}
-
-// benchLogs: 10 services writing lines as fast as they can, through the supervisor, to files.
-func benchLogs(o options, r *report) {
-	rate := r.metric("logs", fmt.Sprintf("Log throughput: 10 services x %d lines through the supervisor to files", o.logLines), "lines/s", higher, "supervisord")
-	lost := r.metric("logs-lost", "Lines lost in that run", "lines", lower, "supervisord")
-	services := map[string][]string{}
-	var expectLines int
-	for i := range 10 {
-		name := fmt.Sprintf("svc%d", i)
-		services[name] = []string{o.self, "helper", "flood", strconv.Itoa(o.logLines), name}
-		expectLines += o.logLines
-	}
-	for _, s := range shuffled(supervisors(o)) {
-		dir, out := tempDirs()
-		// Every line reaches a file as written, uno adding its "svcN | " prefix: the bytes to
-		// expect are known, and a stat is cheap enough to poll without slowing the supervisor.
-		want := expectedBytes(o.logLines, s.name == "uno")
-		cmd := s.start(dir, services, out)
-		start := time.Now()
-		must(cmd.Start())
-		lastGrowth, lastSize := time.Now(), int64(-1)
-		for {
-			size := outputBytes(out)
-			if size >= want {
-				lastGrowth = time.Now()
-				break
-			}
-			if size != lastSize {
-				lastSize, lastGrowth = size, time.Now()
-			} else if time.Since(lastGrowth) > 5*time.Second {
-				break // lines lost: counted below
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		elapsed := lastGrowth.Sub(start)
-		stopAll(cmd)
-		lines := countLines(out)
-		rate.add(s.name, []float64{float64(lines) / elapsed.Seconds()}, fmt.Sprintf("%.2f s", elapsed.Seconds()))
-		lost.add(s.name, []float64{float64(expectLines - lines)}, "")
-		os.RemoveAll(dir)
-		os.RemoveAll(out)
-	}
-}
-
-// expectedBytes is the size of what the 10 flood helpers write, with uno's prefixes if asked.
-func expectedBytes(lines int, prefixed bool) int64 {
-	var total int64
-	for i := range 10 {
-		tag := fmt.Sprintf("svc%d", i)
-		for n := range lines {
-			total += int64(len(tag) + 1 + len(strconv.Itoa(n)) + 1)
-		}
-		if prefixed {
-			total += int64(lines) * int64(len(tag)+len(" | "))
-		}
-	}
-	return total
-}
-
-// outputBytes is the size of every output file under dir (supervisord's own log aside).
-func outputBytes(dir string) int64 {
-	var total int64
-	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.HasSuffix(path, "supervisord.log") && !strings.HasSuffix(path, "/lock") && !strings.HasSuffix(path, "/state") {
-			if info, err := d.Info(); err == nil {
-				total += info.Size()
-			}
-		}
-		return nil
-	})
-	return total
-}
-
-// countLines counts the newlines in every file under dir.
-func countLines(dir string) int {
-	n := 0
-	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, "supervisord.log") {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil
-		}
-		defer f.Close()
-		r := bufio.NewReaderSize(f, 1<<20)
-		buf := make([]byte, 1<<20)
-		for {
-			k, err := r.Read(buf)
-			for _, b := range buf[:k] {
-				if b == '\n' {
-					n++
-				}
-			}
-			if err != nil {
-				return nil
-			}
-		}
-	})
-	return n
 }
 
 // benchIdle: context switches of idle inits over the same stretch of time.

@@ -63,6 +63,7 @@ func servicesStartOnce(s supervisor) (first, all float64) {
 		must(marks.SetReadDeadline(time.Now().Add(30 * time.Second)))
 		k, err := marks.Read(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			stopAll(cmd) // fatalf exits: no supervisor left behind
 			fatalf("%s: %d of 10 services started within 30s", s.name, n)
 		}
 		must(err)

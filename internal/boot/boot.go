@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -93,6 +94,9 @@ func (c Control) Serve(b control.Backend) (stop func()) {
 		if c.Socket != "" {
 			if srv, err = control.Listen(c.Socket, c.SocketGroup, b, c.Log); err != nil {
 				control.LogListenError(c.Log, c.Socket, err)
+			} else if filepath.Dir(c.Socket) != "/run/uno" {
+				// Not where uno ctl looks first (a non-root uno, a read-only /run): say where.
+				c.Log.Info("control socket listening", "path", c.Socket)
 			} else {
 				c.Log.Debug("control socket listening", "path", c.Socket)
 			}

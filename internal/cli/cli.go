@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/uno-init/uno/internal/privs"
 	"github.com/uno-init/uno/internal/program"
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/stdio"
@@ -98,6 +99,10 @@ func personalityFor(argv0 string) personality {
 func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		args = []string{"uno"}
+	}
+	if args[0] == privs.ShimName {
+		// uno re-executed by itself to start a service with privilege settings.
+		return privs.Shim(args[1:])
 	}
 	p := personalityFor(args[0])
 	if p.name == "uno" && len(args) > 1 && args[1] == "ctl" {

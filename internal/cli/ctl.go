@@ -21,6 +21,8 @@ const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
   restart [--no-wait] NAME...   stop and start services; their dependents keep running
   signal SIGNAL NAME...         send SIGNAL to each service's main process
   logs [-f] [-n N] NAME         the last N (default 100) lines of a service's output; -f follows
+  logs --files [-n N] NAME      the last N lines of the service's current log_file
+  logs --reopen [NAME...]       reopen log files (all, or the services named), after logrotate
   reload [--dry-run]            re-read the configuration: changed services restart (and what
                                 runs depending on them), new ones start, removed ones stop; an
                                 invalid file changes nothing; --dry-run only says what it would do
@@ -245,6 +247,8 @@ func (c *ctlCommand) logs(args []string) (int, error) {
 	req := control.Request{Command: control.CmdLogs, Lines: 100}
 	names, err := parseOptions([]option{
 		{short: 'f', long: "follow", set: func(string) error { req.Follow = true; return nil }},
+		{long: "files", set: func(string) error { req.Files = true; return nil }},
+		{long: "reopen", set: func(string) error { req.Reopen = true; return nil }},
 		{short: 'n', long: "lines", hasValue: true, set: func(v string) (err error) {
 			req.Lines, err = strconv.Atoi(v)
 			if err != nil || req.Lines < 0 {
@@ -256,8 +260,14 @@ func (c *ctlCommand) logs(args []string) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	if len(names) != 1 {
+	if req.Reopen && (req.Files || req.Follow) {
+		return 2, usagef("logs --reopen takes no other option")
+	}
+	if len(names) != 1 && !req.Reopen {
 		return 2, usagef("logs needs exactly one service")
+	}
+	if req.Files && req.Follow {
+		return 2, usagef("logs --files does not follow: use -f without --files")
 	}
 	req.Names = names
 	var failed error
@@ -265,6 +275,9 @@ func (c *ctlCommand) logs(args []string) (int, error) {
 		if r.Error != "" {
 			failed = errors.New(r.Error)
 			return nil
+		}
+		if r.Message != "" {
+			fmt.Fprintln(c.stdout, r.Message)
 		}
 		if !r.Done {
 			fmt.Fprintln(c.stdout, strings.TrimSuffix(r.Line, "\n"))

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,12 +82,13 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 	// The supervisor closes it within its exit budget (Options.CloseLog); this is for the paths
 	// that return before that, and returns at once after it.
 	defer logOut.Close(logDrain)
-	var log *slog.Logger
-	if cfg.LogFormat == "json" {
-		log = slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: inv.level}))
-	} else {
-		log = ulog.New(logOut, "uno", inv.level)
+	// uno's own lines are in the services' default format, so that a log pipeline reading
+	// uno's stderr meets one format.
+	log := ulog.NewWith(logOut, "uno", inv.level, ulog.Options{JSON: cfg.LogFormat == config.FormatJSON, Timestamps: cfg.LogTimestamps})
+	if cfg.LogFormat == config.FormatJSON {
+		logOut.SetJSON()
 	}
+	mux.SetLog(log)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}

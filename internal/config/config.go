@@ -9,6 +9,8 @@ package config
 import (
 	"syscall"
 	"time"
+
+	"github.com/uno-init/uno/internal/privs"
 )
 
 // Config is a validated set of services.
@@ -17,8 +19,14 @@ type Config struct {
 	File string
 	// Grace is the budget of the whole shutdown: ordered stops, then the orphan sweep.
 	Grace time.Duration
-	// LogFormat is uno's own log format: "text" or "json".
-	LogFormat string
+	// LogFormat is the default format of every service's output and of uno's own lines, so
+	// that one stream holds one format; LogTimestamps and JSONPassthrough are the defaults of
+	// the services' keys of those names.
+	LogFormat       LogFormat
+	LogTimestamps   bool
+	JSONPassthrough bool
+	// NoNewPrivileges is [uno] no_new_privileges: the default of every service's.
+	NoNewPrivileges bool
 	// Services in the order they were defined.
 	Services []*Service
 	// Warnings are "file:line: key: message" lines about things that are valid but likely
@@ -42,6 +50,11 @@ type Service struct {
 	Env []string
 	// User is nil when the service runs as uno's own user.
 	User *User
+	// Privileges are its no_new_privileges, capabilities, rlimits, umask, nice and oom_score_adj
+	// (nil: none set, and the service starts as any other); Secrets are read from their files
+	// into its environment at each start, never into the configuration (privileges.go).
+	Privileges *privs.Settings
+	Secrets    []Secret
 
 	DependsOn []Dependency
 	Ready     *ReadyCheck
@@ -65,6 +78,8 @@ type Service struct {
 	Essential bool
 	// LogPrefix prefixes each output line with the service's name; false passes bytes through.
 	LogPrefix bool
+	// Output is how and where the service's output is written (output.go).
+	Output Output
 	// Main is the program given on uno's command line: it inherits uno's stdin, stdout and
 	// stderr, starts after every other service, and its exit ends the container.
 	Main bool

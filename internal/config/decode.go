@@ -21,10 +21,14 @@ func (l *loader) known(file, prefix string, t *table, allowed ...string) {
 	}
 }
 
+// wrongType is kept out of line, as errorf is: it is called from everywhere.
+//
+//go:noinline
 func (l *loader) wrongType(file, key string, n *node, want string) {
 	l.errorf(file, n.line, key, "want %s, got %s", want, n.kind)
 }
 
+//go:noinline
 func (l *loader) table(file, key string, n *node) *table {
 	if n.kind != kindTable {
 		l.wrongType(file, key, n, "a table")
@@ -33,6 +37,7 @@ func (l *loader) table(file, key string, n *node) *table {
 	return n.table
 }
 
+//go:noinline
 func (l *loader) str(file, key string, n *node) (string, bool) {
 	if n.kind != kindString {
 		l.wrongType(file, key, n, "a string")
@@ -41,6 +46,7 @@ func (l *loader) str(file, key string, n *node) (string, bool) {
 	return n.str, true
 }
 
+//go:noinline
 func (l *loader) boolean(file, key string, n *node, def bool) bool {
 	if n.kind != kindBool {
 		l.wrongType(file, key, n, "true or false")

@@ -44,6 +44,20 @@ func (e *environment) set(k, v string) {
 	e.values[k] = v
 }
 
+//go:noinline
+func (e *environment) unset(k string) {
+	if _, ok := e.values[k]; !ok {
+		return
+	}
+	delete(e.values, k)
+	for i, n := range e.names {
+		if n == k {
+			e.names = append(e.names[:i], e.names[i+1:]...)
+			break
+		}
+	}
+}
+
 func (e *environment) lookup(k string) (string, bool) {
 	v, ok := e.values[k]
 	return v, ok

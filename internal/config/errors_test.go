@@ -24,7 +24,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unknown top-level key", toml: "colour = 1\n" + svc,
 			want: []string{"uno.toml:1: colour: unknown key (known: uno, services)"}},
 		{name: "unknown [uno] key", toml: "[uno]\ngrase = \"1s\"\n" + svc,
-			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, log_format)"}},
+			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, log_format, log_timestamps, json_passthrough, no_new_privileges)"}},
 		{name: "unknown service key on its line", toml: svc + "\nrestrat = \"always\"\n",
 			want: []string{"uno.toml:4: services.a.restrat: unknown key (known: " + knownService + ")"}},
 		{name: "unknown service sub-table", toml: svc + "[services.a.environment]\nX = 1\n",
@@ -88,7 +88,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "bad kill_mode", toml: svc + "kill_mode = \"process\"\n",
 			want: []string{`uno.toml:3: services.a.kill_mode: want one of group, mixed, got "process"`}},
 		{name: "log_format", toml: "[uno]\nlog_format = \"xml\"\n" + svc,
-			want: []string{`uno.toml:2: uno.log_format: want one of text, json, got "xml"`}},
+			want: []string{`uno.toml:2: uno.log_format: want one of prefix, raw, json, text, got "xml"`}},
 
 		// Signals.
 		{name: "bad signal name", toml: svc + "stop_signal = \"SIGFOO\"\n",

@@ -51,6 +51,7 @@ func TestLoadExample(t *testing.T) {
 		s.RestartDelay, s.RestartDelayMax = DefaultRestartDelay, DefaultRestartDelayMax
 		s.RestartResetAfter, s.RestartLimit, s.RestartWindow = DefaultRestartResetAfter, DefaultRestartLimit, DefaultRestartWindow
 		s.Essential, s.LogPrefix = true, true
+		s.Output = Output{Format: FormatJSON}
 		return s
 	}
 	want := &Config{
@@ -122,7 +123,7 @@ func TestLoadExample(t *testing.T) {
 
 func TestLoadDefaults(t *testing.T) {
 	cfg := mustLoad(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\n"})
-	if cfg.Grace != DefaultGrace || cfg.LogFormat != "text" {
+	if cfg.Grace != DefaultGrace || cfg.LogFormat != FormatPrefix {
 		t.Errorf("grace %v, log_format %q; want %v, text", cfg.Grace, cfg.LogFormat, DefaultGrace)
 	}
 	got := cfg.Services[0]
@@ -130,7 +131,7 @@ func TestLoadDefaults(t *testing.T) {
 		Name: "a", File: cfg.File, Line: 1, Type: Simple, Command: []string{"a"}, CommandLine: 2, Env: testEnviron,
 		Restart: RestartNo, RestartDelay: 250 * time.Millisecond, RestartDelayMax: 30 * time.Second,
 		RestartResetAfter: 30 * time.Second, RestartLimit: 5, RestartWindow: 60 * time.Second,
-		StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, KillMode: KillGroup, Essential: true, LogPrefix: true,
+		StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, KillMode: KillGroup, Essential: true, LogPrefix: true, Output: Output{Format: FormatPrefix},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("\n got %s\nwant %s", describeService(got), describeService(want))
@@ -141,13 +142,14 @@ func TestLoadUnoSection(t *testing.T) {
 	tests := []struct {
 		name, toml string
 		grace      time.Duration
-		format     string
+		format     LogFormat
 	}{
-		{"integer seconds", "[uno]\ngrace = 3\n", 3 * time.Second, "text"},
-		{"float seconds", "[uno]\ngrace = 1.5\n", 1500 * time.Millisecond, "text"},
-		{"string", "[uno]\ngrace = \"1m30s\"\nlog_format = \"text\"\n", 90 * time.Second, "text"},
-		{"json", "[uno]\nlog_format = \"json\"\n", DefaultGrace, "json"},
-		{"dotted keys", "uno.grace = \"2s\"\n", 2 * time.Second, "text"},
+		{"integer seconds", "[uno]\ngrace = 3\n", 3 * time.Second, FormatPrefix},
+		{"float seconds", "[uno]\ngrace = 1.5\n", 1500 * time.Millisecond, FormatPrefix},
+		{"string", "[uno]\ngrace = \"1m30s\"\nlog_format = \"text\"\n", 90 * time.Second, FormatPrefix},
+		{"json", "[uno]\nlog_format = \"json\"\n", DefaultGrace, FormatJSON},
+		{"raw", "[uno]\nlog_format = \"raw\"\n", DefaultGrace, FormatRaw},
+		{"dotted keys", "uno.grace = \"2s\"\n", 2 * time.Second, FormatPrefix},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,7 +126,7 @@ func TestLoadProcfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.File != path || cfg.Grace != DefaultGrace || cfg.LogFormat != "text" {
+	if cfg.File != path || cfg.Grace != DefaultGrace || cfg.LogFormat != FormatPrefix {
 		t.Errorf("config %s %v %s", cfg.File, cfg.Grace, cfg.LogFormat)
 	}
 	env := []string{"PATH=/opt/bin:/usr/bin:/bin", "HOME=/root", "GOMAXPROCS=8", "LANG=C.UTF-8", "PORT=5000", "GREETING=hi $USER"}
@@ -136,13 +136,13 @@ func TestLoadProcfile(t *testing.T) {
 			// The shell, not uno, expands $PORT, as foreman's does.
 			Command: []string{"/bin/sh", "-c", "bundle exec puma -p $PORT"},
 			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, KillMode: KillGroup,
-			Essential: true, LogPrefix: true,
+			Essential: true, LogPrefix: true, Output: Output{Format: FormatPrefix},
 		},
 		{
 			Name: "worker", File: "Procfile", Line: 4, Type: Simple,
 			Command: []string{"/bin/sh", "-c", "./worker --queue 'a b'"},
 			Env:     env, Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: DefaultGrace, KillMode: KillGroup,
-			Essential: true, LogPrefix: true,
+			Essential: true, LogPrefix: true, Output: Output{Format: FormatPrefix},
 		},
 	}
 	if len(cfg.Services) != len(want) {

@@ -13,11 +13,12 @@ import (
 	"github.com/uno-init/uno/internal/signals"
 )
 
-var serviceKeys = []string{
+var serviceKeys = append([]string{
 	"type", "command", "depends_on", "user", "group", "groups", "working_dir", "env", "env_file",
 	"ready", "restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit",
-	"restart_window", "stop_signal", "stop_timeout", "kill_mode", "essential", "log_prefix",
-}
+	"restart_window", "stop_signal", "stop_timeout", "kill_mode", "essential",
+	"no_new_privileges", "capabilities", "rlimits", "umask", "nice", "oom_score_adj", "secrets", "env_file_suffix",
+}, outputKeys...)
 
 // service decodes one service's table.
 func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Service {
@@ -151,9 +152,9 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	if v := get("essential"); v != nil {
 		s.Essential = l.boolean(file, key("essential"), v, true)
 	}
-	if v := get("log_prefix"); v != nil {
-		s.LogPrefix = l.boolean(file, key("log_prefix"), v, true)
-	}
+	s.Output = l.output(cfg, file, prefix, get, env)
+	s.LogPrefix = s.Output.Format != FormatRaw
+	l.privileges(cfg, file, prefix, t, s, env)
 	s.Env = env.list()
 	return s
 }

@@ -56,6 +56,10 @@ type Request struct {
 	// Lines and Follow are for CmdLogs.
 	Lines  int  `json:"lines,omitempty"`
 	Follow bool `json:"follow,omitempty"`
+	// Files, for CmdLogs, reads the service's log_file instead of the history; Reopen reopens
+	// the log files of Names (all when empty), for an external logrotate.
+	Files  bool `json:"files,omitempty"`
+	Reopen bool `json:"reopen,omitempty"`
 }
 
 // Reply is uno's answer.

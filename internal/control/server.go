@@ -43,6 +43,14 @@ type Backend interface {
 	Follow(name string) (lines <-chan []byte, cancel func(), err error)
 }
 
+// LogFiles is what a Backend whose services may have log files answers too.
+type LogFiles interface {
+	// LogFileTail returns up to n last lines of a service's current log file.
+	LogFileTail(name string, n int) ([][]byte, error)
+	// ReopenLogs reopens the log files of the named services, or all, and says how many.
+	ReopenLogs(names []string) (string, error)
+}
+
 // readOnly are the commands a member of the socket's group (--socket-group) may send.
 var readOnly = []string{CmdStatus, CmdReady, CmdHealth}
 
@@ -289,6 +297,10 @@ func (s *Server) handle(conn *net.UnixConn) {
 const followWriteTimeout = 10 * time.Second
 
 func (s *Server) logs(conn *net.UnixConn, req Request, reply func(Reply), fail func(string, ...any), failed func() error) {
+	if req.Reopen || req.Files {
+		s.logFiles(req, reply, fail)
+		return
+	}
 	if len(req.Names) != 1 {
 		fail("logs takes exactly one service name")
 		return
@@ -343,6 +355,37 @@ func (s *Server) logs(conn *net.UnixConn, req Request, reply func(Reply), fail f
 				return
 			}
 		}
+	}
+	reply(Reply{OK: true, Done: true})
+}
+
+// logFiles answers logs --reopen and logs --files.
+func (s *Server) logFiles(req Request, reply func(Reply), fail func(string, ...any)) {
+	files, ok := s.backend.(LogFiles)
+	if !ok {
+		fail("this uno writes no log files")
+		return
+	}
+	if req.Reopen {
+		msg, err := files.ReopenLogs(req.Names)
+		if err != nil {
+			fail("%v", err)
+			return
+		}
+		reply(Reply{OK: true, Message: msg, Done: true})
+		return
+	}
+	if len(req.Names) != 1 || req.Follow {
+		fail("logs --files takes exactly one service name, and does not follow")
+		return
+	}
+	lines, err := files.LogFileTail(req.Names[0], req.Lines)
+	if err != nil {
+		fail("%v", err)
+		return
+	}
+	for _, l := range lines {
+		reply(Reply{OK: true, Line: string(l)})
 	}
 	reply(Reply{OK: true, Done: true})
 }

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // A pipe's reader hands its service's output on in pieces. A piece is a whole line, or part of
@@ -31,15 +35,21 @@ import (
 
 // copier is the reader of one pipe.
 type copier struct {
-	m    *Mux
-	r    *os.File
-	dest *destination
-	hist *history
-	// prefix starts a line's last or only piece; cutPrefix one that the line continues after.
-	prefix    []byte
-	cutPrefix []byte
-	raw       bool
-	bufs      *buffers
+	m       *Mux
+	r       *os.File
+	dest    *destination
+	hist    *history
+	svc     *service
+	stream  Stream
+	thisRun *Run // nil for a Pipe without a pid
+	f       lineFormat
+	file    *logFile // nil without log_file
+	tee     bool     // write to dest as well as to file
+	lim     *limiter // nil without log_rate
+	// raw writes the bytes as soon as they are read, not by pieces, so that prompts show: only
+	// raw output to uno's own stdout or stderr, unlimited, does.
+	raw  bool
+	bufs *buffers
 
 	// cut: the last piece handed on was cut from a line not yet ended, so that EOF must end it.
 	cut bool
@@ -54,6 +64,8 @@ type buffers struct {
 	read []byte
 	out  []byte
 	ends []int
+	ts   []byte
+	keys []keySpan
 }
 
 var bufferPool = sync.Pool{New: func() any {
@@ -65,16 +77,27 @@ func (c *copier) run() {
 	defer func() {
 		c.r.Close()
 		bufferPool.Put(c.bufs)
+		if c.file != nil {
+			c.file.release()
+		}
 		c.m.readerDone()
 	}()
 	buf := c.bufs.read
 	kept := 0 // the start of a line, read but not yet handed on, at buf[:kept]
 	for {
+		var due time.Time
 		if kept > 0 {
-			if due := c.since.Add(c.m.hold); !due.Equal(c.deadline) {
-				_ = c.r.SetReadDeadline(due)
-				c.deadline = due
+			due = c.since.Add(c.m.hold)
+		}
+		if c.lim != nil {
+			// A flood that stops must still get its summary, without waiting for a next line.
+			if pending, at := c.lim.pending(); pending && (due.IsZero() || at.Before(due)) {
+				due = at
 			}
+		}
+		if !due.IsZero() && !due.Equal(c.deadline) {
+			_ = c.r.SetReadDeadline(due)
+			c.deadline = due
 		}
 		n, err := c.r.Read(buf[kept:])
 		if n > 0 {
@@ -92,6 +115,9 @@ func (c *copier) run() {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			_ = c.r.SetReadDeadline(time.Time{})
 			c.deadline = time.Time{}
+			if c.lim != nil {
+				c.writeDropped(c.lim.flush(false))
+			}
 			if kept > 0 && !time.Now().Before(c.since.Add(c.m.hold)) {
 				kept = c.cutKept(kept, false)
 				c.since = time.Now()
@@ -109,16 +135,31 @@ func (c *copier) run() {
 func (c *copier) consume(kept, n int) (int, bool) {
 	buf := c.bufs.read
 	data := buf[:kept+n]
+	c.svc.counters[c.stream].bytes.Add(uint64(n))
 	if c.raw {
 		c.write(data[kept:])
 	}
 	handed := false
 	if ends := c.pieceEnds(data, kept); len(ends) > 0 {
 		last := ends[len(ends)-1]
-		c.hist.addPieces(data[:last], ends)
-		if !c.raw {
-			c.writePieces(data[:last], ends)
+		c.svc.counters[c.stream].lines.Add(uint64(len(ends)))
+		admitted := ends
+		var report uint64
+		if c.lim != nil {
+			var k int
+			k, report = c.lim.take(len(ends))
+			c.svc.dropped.Add(uint64(len(ends) - k))
+			admitted = ends[:k]
 		}
+		if len(admitted) > 0 {
+			upto := admitted[len(admitted)-1]
+			c.hist.addPieces(data[:upto], admitted)
+			if !c.raw {
+				c.writePieces(data[:upto], admitted)
+			}
+		}
+		// After the lines let through, which came before those dropped.
+		c.writeDropped(report)
 		c.cut = data[last-1] != '\n'
 		data = data[last:]
 		handed = true
@@ -195,15 +236,17 @@ func (c *copier) cutKept(kept int, full bool) int {
 		at = len(data)
 	}
 	piece := data[:at]
-	c.hist.add(piece)
-	if !c.raw {
-		out := append(c.bufs.out[:0], c.cutPrefix...)
-		out = append(out, piece...)
-		out = append(out, '\n')
-		c.bufs.out = out
-		c.write(out)
-		c.dest.mu.yield()
+	c.svc.counters[c.stream].lines.Add(1)
+	ok, report := c.admit()
+	if ok {
+		c.hist.add(piece)
+		if !c.raw {
+			c.bufs.out = c.appendPiece(c.bufs.out[:0], piece, cut, c.timestamp())
+			c.emit(c.bufs.out)
+			c.dest.mu.yield()
+		}
 	}
+	c.writeDropped(report)
 	c.cut = true
 	return copy(data, data[at:])
 }
@@ -212,48 +255,134 @@ func (c *copier) cutKept(kept int, full bool) int {
 // prefixed so that the next line starts on a line of its own, or, after a cut piece, an empty
 // last piece, so that the line's end shows.
 func (c *copier) finish(kept int) {
+	defer func() {
+		if c.lim != nil {
+			c.writeDropped(c.lim.flush(true))
+		}
+	}()
 	if kept == 0 {
-		if c.cut && !c.raw {
-			c.write(append(append(c.bufs.out[:0], c.prefix...), '\n'))
+		if c.cut && !c.raw && c.f.format != config.FormatRaw {
+			c.bufs.out = c.appendPiece(c.bufs.out[:0], nil, last, c.timestamp())
+			c.emit(c.bufs.out)
 		}
 		return
 	}
 	line := c.bufs.read[:kept]
+	c.svc.counters[c.stream].lines.Add(1)
+	ok, report := c.admit()
+	defer c.writeDropped(report)
+	if !ok {
+		return
+	}
 	c.hist.add(line)
 	if c.raw {
 		return
 	}
-	out := append(c.bufs.out[:0], c.prefix...)
-	out = append(out, line...)
-	out = append(out, '\n')
-	c.bufs.out = out
-	c.write(out)
+	c.bufs.out = c.appendPiece(c.bufs.out[:0], line, last, c.timestamp())
+	c.emit(c.bufs.out)
+}
+
+// admit takes one line from the rate limit, if any, and returns a summary count that is due,
+// to be written after the line.
+func (c *copier) admit() (bool, uint64) {
+	if c.lim == nil {
+		return true, 0
+	}
+	k, report := c.lim.take(1)
+	if k == 0 {
+		c.svc.dropped.Add(1)
+	}
+	return k == 1, report
+}
+
+// writeDropped writes the summary of n lines dropped by the rate limit, as one of the
+// service's lines, if n > 0.
+func (c *copier) writeDropped(n uint64) {
+	if n == 0 {
+		return
+	}
+	text := append(strconv.AppendUint([]byte("uno: "), n, 10), " lines dropped by log_rate"...)
+	c.hist.add(text)
+	c.emit(c.appendPiece(nil, text, whole, c.timestamp()))
+}
+
+// timestamp formats the time for the lines handed on now, once per batch.
+func (c *copier) timestamp() []byte {
+	if !c.f.needsTime() {
+		return nil
+	}
+	c.bufs.ts = ulog.AppendTime(c.bufs.ts[:0], c.svc.now())
+	return c.bufs.ts
 }
 
 // writePieces writes pieces, each with its prefix, in as few Write calls as flushAt allows. ends
 // are the offsets just past each piece; a piece that does not end in "\n" was cut.
 func (c *copier) writePieces(data []byte, ends []int) {
+	if c.f.format != config.FormatPrefix || c.f.timestamps {
+		c.writeFormatted(data, ends)
+		return
+	}
+	// The common case, by the shortest path: the piece's own "\n" ends the output line.
+	prefix, cutPrefix := c.f.prefix, c.f.cutPrefix
 	out := c.bufs.out[:0]
 	start := 0
 	for _, end := range ends {
 		if data[end-1] == '\n' {
-			out = append(out, c.prefix...)
+			out = append(out, prefix...)
 			out = append(out, data[start:end]...)
 		} else {
-			out = append(out, c.cutPrefix...)
+			out = append(out, cutPrefix...)
 			out = append(out, data[start:end]...)
 			out = append(out, '\n')
 		}
 		start = end
 		if len(out) >= flushAt {
-			c.write(out)
+			c.emit(out)
 			out = out[:0]
 		}
 	}
 	if len(out) > 0 {
-		c.write(out)
+		c.emit(out)
 	}
 	c.bufs.out = out
+}
+
+// writeFormatted is writePieces for every other format.
+func (c *copier) writeFormatted(data []byte, ends []int) {
+	ts := c.timestamp()
+	out := c.bufs.out[:0]
+	start := 0
+	for _, end := range ends {
+		if data[end-1] == '\n' {
+			out = c.appendPiece(out, data[start:end-1], whole, ts)
+		} else {
+			out = c.appendPiece(out, data[start:end], cut, ts)
+		}
+		start = end
+		if len(out) >= flushAt {
+			c.emit(out)
+			out = out[:0]
+		}
+	}
+	if len(out) > 0 {
+		c.emit(out)
+	}
+	c.bufs.out = out
+}
+
+// emit writes formatted lines to the log file and, with log_tee or where the file failed, to
+// the destination.
+func (c *copier) emit(p []byte) {
+	if c.file == nil {
+		c.write(p)
+		return
+	}
+	n := c.file.write(p)
+	if c.tee {
+		c.write(p)
+	} else if n < len(p) {
+		c.write(p[n:])
+	}
 }
 
 func (c *copier) write(p []byte) {

@@ -72,7 +72,7 @@ func TestForgetFreesHistory(t *testing.T) {
 	}
 	cancel() // after the close: must not close again
 	m.mu.Lock()
-	_, kept := m.histories["gone"]
+	_, kept := m.services["gone"]
 	m.mu.Unlock()
 	if kept || m.Tail("gone", 10) != nil {
 		t.Errorf("the forgotten history is still there: %q", m.Tail("gone", 10))

@@ -47,14 +47,25 @@ type span struct{ off, n int }
 func (h *history) addPieces(data []byte, ends []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Of a batch longer than the ring, only the last maxLines pieces can stay: the earlier ones
+	// would be pushed out by the later before anyone could read them (Tail takes the lock), so
+	// they are not copied in at all, which was most of the cost of a flood of short lines.
+	// Followers still get every piece.
+	keepFrom := max(len(ends)-h.maxLines, 0)
 	start := 0
-	for _, end := range ends {
+	for i, end := range ends {
 		piece := data[start:end]
+		start = end
 		if piece[len(piece)-1] == '\n' {
 			piece = piece[:len(piece)-1]
 		}
+		if i < keepFrom {
+			if len(h.subscribers) > 0 && !h.gone {
+				h.publish(piece)
+			}
+			continue
+		}
 		h.addLocked(piece)
-		start = end
 	}
 }
 

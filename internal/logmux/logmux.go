@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"log/slog"
 	"os"
 	"reflect"
 	"runtime"
@@ -28,6 +29,9 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 const (
@@ -97,11 +101,12 @@ type Mux struct {
 	tailLines int
 	tailBytes int
 	hold      time.Duration // holdPartial; shorter in tests
+	log       atomic.Pointer[slog.Logger]
 
-	mu        sync.Mutex
-	histories map[string]*history
-	running   int
-	idle      chan struct{} // closed when running drops to zero; replaced when a reader starts
+	mu       sync.Mutex
+	services map[string]*service
+	running  int
+	idle     chan struct{} // closed when running drops to zero; replaced when a reader starts
 }
 
 type destination struct {
@@ -150,7 +155,7 @@ func New(stdout, stderr io.Writer, opts Options) *Mux {
 		tailLines: opts.TailLines,
 		tailBytes: opts.TailBytes,
 		hold:      holdPartial,
-		histories: make(map[string]*history),
+		services:  make(map[string]*service),
 	}
 	if m.tailLines <= 0 {
 		m.tailLines = defaultTailLines
@@ -211,6 +216,16 @@ func fileOf(w io.Writer) (*os.File, bool) {
 // Otherwise one service could hold every other's output, and through full pipes the services
 // themselves. A last line without a newline gets one.
 func (m *Mux) Pipe(name string, s Stream, prefix bool) (*os.File, error) {
+	out := config.Output{Format: config.FormatPrefix}
+	if !prefix {
+		out.Format = config.FormatRaw
+	}
+	return m.pipe(name, s, out, nil)
+}
+
+// pipe is Pipe with every output setting: the format, the log file, the rate limit; run gives
+// JSON lines their pid.
+func (m *Mux) pipe(name string, s Stream, out config.Output, run *Run) (*os.File, error) {
 	if s != Stdout && s != Stderr {
 		return nil, fmt.Errorf("logmux: %v is neither stdout nor stderr", s)
 	}
@@ -225,16 +240,37 @@ func (m *Mux) Pipe(name string, s Stream, prefix bool) (*os.File, error) {
 	// /proc/sys/fs/pipe-max-size and the per-user pipe budget, neither of which is ours to change.
 	_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
 
-	c := &copier{
-		m:    m,
-		r:    r,
-		dest: m.dest[s],
-		hist: m.history(name),
-		raw:  !prefix,
+	if out.Format == "" {
+		out.Format = config.FormatPrefix
 	}
-	if prefix {
-		c.prefix = m.prefixFor(name, " | ")
-		c.cutPrefix = m.prefixFor(name, " + ")
+	svc := m.service(name)
+	file, lim := m.configure(svc, out)
+	c := &copier{
+		m:       m,
+		r:       r,
+		dest:    m.dest[s],
+		hist:    svc.hist,
+		svc:     svc,
+		stream:  s,
+		thisRun: run,
+		file:    file,
+		tee:     out.Tee,
+		lim:     lim,
+		raw:     out.Format == config.FormatRaw && file == nil && lim == nil,
+		f: lineFormat{
+			format:      out.Format,
+			timestamps:  out.Timestamps,
+			passthrough: out.Passthrough,
+			jsonName:    ulog.AppendString(nil, []byte(name)),
+			jsonStream:  ulog.AppendString(nil, []byte(s.String())),
+		},
+	}
+	if out.Format == config.FormatPrefix {
+		c.f.prefix = m.prefixFor(name, " | ")
+		c.f.cutPrefix = m.prefixFor(name, " + ")
+	}
+	if run == nil {
+		c.f.pid = -1
 	}
 	m.mu.Lock()
 	if m.running == 0 {
@@ -278,12 +314,12 @@ func (m *Mux) readerDone() {
 // counting as a line. The slices are the caller's.
 func (m *Mux) Tail(name string, n int) [][]byte {
 	m.mu.Lock()
-	h := m.histories[name]
+	svc := m.services[name]
 	m.mu.Unlock()
-	if h == nil || n <= 0 {
+	if svc == nil || n <= 0 {
 		return nil
 	}
-	return h.tail(n)
+	return svc.hist.tail(n)
 }
 
 // Subscribe delivers each new line of a service, as Tail returns them, from now on and across the
@@ -292,7 +328,7 @@ func (m *Mux) Tail(name string, n int) [][]byte {
 // (the readers never wait for subscribers), and a line "uno: N lines dropped here: this follower
 // fell behind" takes their place once it catches up.
 func (m *Mux) Subscribe(name string) (<-chan []byte, func()) {
-	return m.history(name).subscribe()
+	return m.service(name).hist.subscribe()
 }
 
 // Forget frees a service's history and ends its subscriptions, for a service that is gone (a
@@ -300,23 +336,53 @@ func (m *Mux) Subscribe(name string) (<-chan []byte, func()) {
 // forgotten one's last run still writes is not kept.
 func (m *Mux) Forget(name string) {
 	m.mu.Lock()
-	h := m.histories[name]
-	delete(m.histories, name)
+	svc := m.services[name]
+	delete(m.services, name)
 	m.mu.Unlock()
-	if h != nil {
-		h.forget()
+	if svc != nil {
+		svc.hist.forget()
+		svc.mu.Lock()
+		if svc.file != nil {
+			svc.file.release()
+			svc.file = nil
+		}
+		svc.mu.Unlock()
 	}
 }
 
-func (m *Mux) history(name string) *history {
+func (m *Mux) service(name string) *service {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := m.histories[name]
-	if h == nil {
-		h = &history{maxLines: m.tailLines, maxBytes: m.tailBytes}
-		m.histories[name] = h
+	svc := m.services[name]
+	if svc == nil {
+		svc = &service{name: name, hist: &history{maxLines: m.tailLines, maxBytes: m.tailBytes}}
+		m.services[name] = svc
 	}
-	return h
+	return svc
+}
+
+// SetLog gives the Mux uno's logger, for the errors of log files. Until then they are dropped.
+func (m *Mux) SetLog(log *slog.Logger) { m.log.Store(log) }
+
+// report logs an error of a service's log file (err nil: it works again), with the number of
+// errors not reported since the last report.
+func (m *Mux) report(service, msg string, err error, path string, suppressed int) {
+	log := m.log.Load()
+	if log == nil {
+		return
+	}
+	attrs := []any{"service", service, "file", path}
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	if suppressed > 0 {
+		attrs = append(attrs, "errors_not_reported", suppressed)
+	}
+	if err != nil {
+		log.Warn(msg+"; its lines go to uno's output meanwhile", attrs...)
+	} else {
+		log.Warn(msg, attrs...)
+	}
 }
 
 // palette avoids red, which reads as an error, and black and white, which vanish on one

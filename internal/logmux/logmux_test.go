@@ -589,10 +589,29 @@ func TestHistoryMatchesModel(t *testing.T) {
 			if rng.IntN(10) == 0 {
 				line = ""
 			}
-			h.add([]byte(line))
-			model = append(model, line[:min(len(line), bounds[1])])
-			for total := totalLen(model); len(model) > bounds[0] || total > bounds[1]; total = totalLen(model) {
-				model = model[1:]
+			var batch []string
+			if rng.IntN(50) == 0 {
+				// A batch, as a read hands on: as if each were added alone.
+				for range rng.IntN(3 * bounds[0]) {
+					batch = append(batch, strings.Repeat("b", rng.IntN(60)))
+				}
+				batch = append(batch, line)
+				var data []byte
+				var ends []int
+				for _, l := range batch {
+					data = append(append(data, l...), '\n')
+					ends = append(ends, len(data))
+				}
+				h.addPieces(data, ends)
+			} else {
+				h.add([]byte(line))
+				batch = []string{line}
+			}
+			for _, l := range batch {
+				model = append(model, l[:min(len(l), bounds[1])])
+				for total := totalLen(model); len(model) > bounds[0] || total > bounds[1]; total = totalLen(model) {
+					model = model[1:]
+				}
 			}
 			if n := 1 + rng.IntN(bounds[0]+2); i%97 == 0 || i == 19_999 {
 				want := model[max(0, len(model)-n):]

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/uno-init/uno/internal/privs"
 	"github.com/uno-init/uno/internal/reaper"
 )
 
@@ -48,6 +49,9 @@ type Spec struct {
 	OnGroupExit reaper.GroupExit
 
 	Credential *syscall.Credential
+	// Privileges, if they change anything, start the program through the privilege shim
+	// (shim.go), which applies them and Credential between its fork and the program's exec.
+	Privileges *privs.Settings
 	// EmptyMask starts the program with no signal blocked; otherwise it gets the caller's mask
 	// (as far as Go keeps it: docs/compatibility.md).
 	EmptyMask bool
@@ -124,6 +128,9 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 	var onGroupExit reaper.GroupExit
 	if spec.Pgroup || spec.Setsid {
 		onGroupExit = spec.OnGroupExit
+	}
+	if spec.Privileges.Any() {
+		return startShim(r, spec, path, attr, onGroupExit)
 	}
 	pid, exited, err = r.StartGroupLeader(onGroupExit, func() (int, error) {
 		return forkExec(path, spec.Argv, attr, spec.EmptyMask)

@@ -48,10 +48,13 @@ func CheckNotifySockets(cfg *config.Config, runtimeDir string) error {
 
 // CheckCommands reports each command, and each exec readiness check's, that its service could
 // not run as things are now: looked up as the service will be, from its working_dir, on its
-// $PATH, as its user.
+// $PATH, as its user; and a secret file its start could not read (the value is dropped).
 func CheckCommands(cfg *config.Config) error {
 	var errs []error
 	for _, s := range cfg.Services {
+		if _, err := readSecrets(s.Secrets); err != nil {
+			errs = append(errs, &config.PosError{File: s.File, Line: s.Line, Key: s.Key("secrets"), Msg: err.Error()})
+		}
 		if err := checkCommand(s, "command", s.CommandLine, s.Command); err != nil {
 			errs = append(errs, err)
 		}

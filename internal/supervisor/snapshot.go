@@ -140,6 +140,26 @@ func (b backend) Logs(name string, n int) ([][]byte, error) {
 	return b.sv.mux.Tail(name, n), nil
 }
 
+func (b backend) LogFileTail(name string, n int) ([][]byte, error) {
+	if err := b.known(name); err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		n = 1 << 30
+	}
+	return b.sv.mux.FileTail(name, n)
+}
+
+func (b backend) ReopenLogs(names []string) (string, error) {
+	for _, name := range names {
+		if err := b.known(name); err != nil {
+			return "", err
+		}
+	}
+	n := b.sv.mux.Reopen(names)
+	return fmt.Sprintf("reopened %d log files", n), nil
+}
+
 func (b backend) Follow(name string) (<-chan []byte, func(), error) {
 	if err := b.known(name); err != nil {
 		return nil, nil, err

@@ -91,6 +91,18 @@ func (sv *Supervisor) start(s *service) {
 			return
 		}
 	}
+	spec.Privileges = s.cfg.Privileges
+	if len(s.cfg.Secrets) > 0 {
+		// Read at each start, so that a rotated secret reaches the next run.
+		extra, err := readSecrets(s.cfg.Secrets)
+		if err != nil {
+			sv.log.Error("service could not start", "service", s.name(), "err", err)
+			s.code = 1
+			sv.afterRun(s, EvStartFailed, false)
+			return
+		}
+		spec.Env = append(slices.Clip(spec.Env), extra...)
+	}
 	// The notify socket before the output pipes: a failure here then has nothing to close.
 	if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
 		if err := sv.listenNotify(s); err != nil {
@@ -102,11 +114,13 @@ func (sv *Supervisor) start(s *service) {
 		spec.Env = append(slices.Clip(spec.Env), "NOTIFY_SOCKET="+s.notifier.Path)
 	}
 	var closeAfterStart []*os.File
+	var output *logmux.Run
 	if s.cfg.Main {
 		spec.Foreground = sv.terminal
 		spec.Inherited = sv.inherited
 	} else {
-		files, err := sv.outputs(s)
+		files, run, err := sv.outputs(s)
+		output = run
 		if err != nil {
 			sv.log.Error("cannot set up the service's output", "service", s.name(), "err", err)
 			s.code = 1
@@ -119,6 +133,10 @@ func (sv *Supervisor) start(s *service) {
 	pid, exited, err := spawn.Start(sv.reaper, spec)
 	for _, f := range closeAfterStart {
 		f.Close()
+	}
+	if output != nil {
+		// Its JSON lines carry the pid (0 if the start failed: they have none).
+		output.Started(pid)
 	}
 	if err != nil {
 		s.code = 1
@@ -157,23 +175,25 @@ func (sv *Supervisor) start(s *service) {
 }
 
 // outputs returns the service's stdin (/dev/null) and the write ends of its output pipes.
-func (sv *Supervisor) outputs(s *service) ([]*os.File, error) {
+func (sv *Supervisor) outputs(s *service) ([]*os.File, *logmux.Run, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	stdout, err := sv.mux.Pipe(s.name(), logmux.Stdout, s.cfg.LogPrefix)
+	out := s.cfg.Output
+	if out.Format == "" {
+		// A Service built without the loader (tests, the Procfile of old) says only LogPrefix.
+		out.Format = config.FormatPrefix
+		if !s.cfg.LogPrefix {
+			out.Format = config.FormatRaw
+		}
+	}
+	run, err := sv.mux.Start(s.name(), out)
 	if err != nil {
 		devnull.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	stderr, err := sv.mux.Pipe(s.name(), logmux.Stderr, s.cfg.LogPrefix)
-	if err != nil {
-		devnull.Close()
-		stdout.Close()
-		return nil, err
-	}
-	return []*os.File{devnull, stdout, stderr}, nil
+	return []*os.File{devnull, run.Stdout, run.Stderr}, run, nil
 }
 
 func (sv *Supervisor) becomeReady(s *service) {

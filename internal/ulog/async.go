@@ -2,6 +2,7 @@ package ulog
 
 import (
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -19,13 +20,35 @@ type Async struct {
 	mu      sync.Mutex
 	dropped int
 	closed  bool
+	// droppedLine formats the count of dropped lines in the log's format.
+	droppedLine func(n int) []byte
 }
 
 // NewAsync starts a writer that holds at most capacity lines not yet written to w.
 func NewAsync(w io.Writer, capacity int) *Async {
-	a := &Async{w: w, lines: make(chan []byte, capacity), done: make(chan struct{})}
+	a := &Async{w: w, lines: make(chan []byte, capacity), done: make(chan struct{}), droppedLine: droppedText}
 	go a.drain()
 	return a
+}
+
+// SetJSON makes the line that counts dropped lines a JSON one, as NewWith's JSON lines are, so
+// that the stream keeps one format. Call it before the first Write.
+func (a *Async) SetJSON() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pid := os.Getpid()
+	a.droppedLine = func(n int) []byte {
+		b := append([]byte(`{"time":"`), AppendTime(nil, time.Now().UnixMilli())...)
+		b = append(b, `","service":"uno","stream":"stderr","pid":`...)
+		b = strconv.AppendInt(b, int64(pid), 10)
+		b = append(b, `,"level":"warn","msg":"log lines dropped: stderr was not being read","dropped":`...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		return append(b, "}\n"...)
+	}
+}
+
+func droppedText(n int) []byte {
+	return []byte("uno: warning: " + strconv.Itoa(n) + " log lines dropped: stderr was not being read\n")
 }
 
 func (a *Async) drain() {
@@ -35,9 +58,10 @@ func (a *Async) drain() {
 		a.mu.Lock()
 		dropped := a.dropped
 		a.dropped = 0
+		format := a.droppedLine
 		a.mu.Unlock()
 		if dropped > 0 {
-			_, _ = a.w.Write([]byte("uno: warning: " + strconv.Itoa(dropped) + " log lines dropped: stderr was not being read\n"))
+			_, _ = a.w.Write(format(dropped))
 		}
 	}
 }

@@ -1,5 +1,7 @@
-// Package ulog writes uno's own log: one line per event on stderr, "uno: message key=value ...",
-// never on stdout, which belongs to the program.
+// Package ulog writes uno's own log: one line per event on stderr, "uno: message key=value ..."
+// (optionally after a timestamp) or one JSON object per line in the format logmux gives the
+// services' lines, never on stdout, which belongs to the program. It also owns that JSON
+// encoding (jsonenc.go), which logmux uses for every line.
 //
 // It is a log/slog handler so that callers use slog's API; it owns only the line format and the
 // verbosity threshold.
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 )
 
@@ -44,12 +47,22 @@ type handler struct {
 	level  slog.Leveler
 	attrs  string // pre-formatted With attributes
 	group  string
+	// timestamps starts each line with the time.
+	timestamps bool
 }
 
 func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
 
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
+	if h.timestamps {
+		t := r.Time
+		if t.IsZero() {
+			t = time.Now()
+		}
+		b.Write(AppendTime(make([]byte, 0, 25), t.UnixMilli()))
+		b.WriteByte(' ')
+	}
 	b.WriteString(h.prefix)
 	// Errors end uno, so they read like any tool's last word ("uno: exec /app: ..."); warnings
 	// are marked because the program goes on.

@@ -28,6 +28,8 @@ type image struct {
 	args   []string // ENTRYPOINT, then CMD
 	// healthcheck is the HEALTHCHECK's CMD, run in the container as Docker would.
 	healthcheck []string
+	// user is the USER instruction's "uid[:gid]" ("" for root).
+	user string
 }
 
 // busyboxPasswd and busyboxGroup are the busybox image's /etc/passwd and /etc/group (buildroot's
@@ -146,6 +148,8 @@ func buildImage(t *testing.T, dockerfile string) *image {
 			cmd = nil
 		case "CMD":
 			cmd = execForm(t, where, rest)
+		case "USER":
+			img.user = rest
 		case "EXPOSE":
 			// The test reaches the ports from inside the container.
 		case "HEALTHCHECK":
