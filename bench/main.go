@@ -44,7 +44,7 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "how long the idle inits are watched")
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "the report")
 	flag.StringVar(&o.chart, "chart", "docs/benchmarks.svg", "the chart")
-	flag.StringVar(&o.only, "only", "", "run only this benchmark (size, startup, startup-services, memory, reaping, signals, stop, logs, idle, busy)")
+	flag.StringVar(&o.only, "only", "", "run only this benchmark (size, startup, startup-services, memory, reaping, signals, stop, logs, idle, cron, busy)")
 	flag.Parse()
 	self, err := os.Executable()
 	if err != nil {
@@ -83,6 +83,7 @@ func main() {
 		{"stop", benchStop},
 		{"logs", benchLogs},
 		{"idle", benchIdle},
+		{"cron", benchCron},
 		{"busy", benchBusy},
 	}
 	for _, s := range steps {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/uno-init/uno/internal/privs"
 )
@@ -49,6 +50,9 @@ func (l *loader) privileges(cfg *Config, file, prefix string, t *table, s *Servi
 	if v := t.get("nice"); v != nil {
 		p.NiceSet = true
 		p.Nice = l.intRange(file, key("nice"), v, -20, 19)
+		if cur, ok := ownNice(); ok && p.Nice < cur && !holds(capSysNice) && !niceAllowedByRlimit(p.Nice) {
+			l.errorf(file, v.line, key("nice"), "%d is below uno's own %d, and lowering it needs CAP_SYS_NICE, which uno does not hold (or an RLIMIT_NICE of at least %d)", p.Nice, cur, 20-p.Nice)
+		}
 	}
 	if v := t.get("oom_score_adj"); v != nil {
 		p.OOMSet = true
@@ -188,11 +192,47 @@ func (l *loader) rlimits(file, key string, n *node) []privs.Rlimit {
 		default:
 			r.Soft, ok = l.limit(file, k, name, v)
 		}
-		if ok {
+		if ok && l.rlimitStartable(file, v.line, k, r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// rlimitStartable reports whether the shim could set r as uno is now, and says why not: the
+// service inherits uno's hard limit, so a soft limit alone above it fails every start, as does a
+// hard limit raised without CAP_SYS_RESOURCE, or a nofile above the kernel's fs.nr_open (for
+// root too). Checked here so that uno check and a load say so, not each start.
+func (l *loader) rlimitStartable(file string, line int, key string, r privs.Rlimit) bool {
+	var cur syscall.Rlimit
+	if err := syscall.Getrlimit(r.Resource, &cur); err != nil {
+		return true // the start will say
+	}
+	switch {
+	case r.Resource == syscall.RLIMIT_NOFILE && max(r.Soft, r.Hard) > nrOpen():
+		l.errorf(file, line, key, "%s is above the kernel's maximum of open files, %d (fs.nr_open)", limitString(max(r.Soft, r.Hard)), nrOpen())
+	case !r.HardSet && cur.Max != privs.Unlimited && r.Soft > cur.Max:
+		l.errorf(file, line, key, "soft limit %s is above the hard limit %s the service inherits from uno; give [soft, hard] to raise that too", limitString(r.Soft), limitString(cur.Max))
+	case r.HardSet && cur.Max != privs.Unlimited && r.Hard > cur.Max && !holds(capSysResource):
+		l.errorf(file, line, key, "hard limit %s is above uno's own %s, and raising it needs CAP_SYS_RESOURCE, which uno does not hold", limitString(r.Hard), limitString(cur.Max))
+	default:
+		return true
+	}
+	return false
+}
+
+// nrOpen is the kernel's bound on any nofile limit (/proc/sys/fs/nr_open), or the largest one
+// when it cannot be read.
+func nrOpen() uint64 {
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		return privs.Unlimited - 1
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return privs.Unlimited - 1
+	}
+	return n
 }
 
 func (l *loader) limit(file, key, name string, n *node) (uint64, bool) {
@@ -234,8 +274,24 @@ func (l *loader) intRange(file, key string, n *node, lo, hi int64) int {
 	return int(n.num)
 }
 
-// capSysResource is CAP_SYS_RESOURCE's number.
-const capSysResource = 24
+// capSysResource and capSysNice are those capabilities' numbers.
+const (
+	capSysResource = 24
+	capSysNice     = 23
+)
+
+// ownNice is uno's nice value (the kernel's getpriority answers 20 - nice).
+func ownNice() (int, bool) {
+	raw, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	return 20 - raw, err == nil
+}
+
+// niceAllowedByRlimit reports whether RLIMIT_NICE lets an unprivileged process go down to nice:
+// its soft limit allows down to 20 - limit.
+func niceAllowedByRlimit(nice int) bool {
+	var lim syscall.Rlimit
+	return syscall.Getrlimit(privs.ResourceNumber("nice"), &lim) == nil && uint64(20-nice) <= lim.Cur
+}
 
 func holds(c int) bool {
 	held, err := privs.Held()

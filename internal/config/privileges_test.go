@@ -16,7 +16,7 @@ func TestPrivilegeKeys(t *testing.T) {
 command = "a"
 no_new_privileges = true
 capabilities = ["CAP_NET_BIND_SERVICE", "net_raw", "Cap_Chown", "CAP_NET_RAW"]
-rlimits = { nofile = 65536, nproc = [4096, 8192], core = 0, memlock = "64MiB", stack = "8M", cpu = "1h", rttime = "200ms", as = "unlimited", fsize = ["1GiB", "infinity"] }
+rlimits = { nofile = 1024, nproc = [4096, 8192], core = 0, memlock = "64KiB", stack = "8M", cpu = "1h", rttime = "200ms", as = "unlimited", fsize = ["1GiB", "infinity"] }
 umask = "0027"
 nice = -5
 oom_score_adj = 500
@@ -35,7 +35,7 @@ oom_score_adj = 500
 		got[r.Name] = [3]uint64{uint64(r.Resource), r.Soft, hard}
 	}
 	want := map[string][3]uint64{
-		"nofile": {7, 65536, 0}, "nproc": {6, 4096, 8192}, "core": {4, 0, 0}, "memlock": {8, 64 << 20, 0},
+		"nofile": {7, 1024, 0}, "nproc": {6, 4096, 8192}, "core": {4, 0, 0}, "memlock": {8, 64 << 10, 0},
 		"stack": {3, 8 << 20, 0}, "cpu": {0, 3600, 0}, "rttime": {15, 200000, 0}, "as": {9, privs.Unlimited, 0},
 		"fsize": {1, 1 << 30, privs.Unlimited},
 	}

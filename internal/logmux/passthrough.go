@@ -1,8 +1,9 @@
 package logmux
 
 import (
-	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/uno-init/uno/internal/jsonwire"
 )
 
 // json_passthrough: a line that is itself one JSON object has its fields merged into uno's
@@ -58,10 +59,10 @@ func hasKey(text []byte, keys []keySpan, name string) bool {
 			}
 			continue
 		}
-		// Rare (a key written with escapes): encoding/json's decoding, already in uno for the
-		// control protocol, rather than one more of uno's own.
+		// Rare (a key written with escapes): the control protocol's JSON decoding (jsonwire),
+		// rather than one more string decoder.
 		var s string
-		if json.Unmarshal(text[k.from-1:k.to+1], &s) == nil && s == name {
+		if jsonwire.Unmarshal(text[k.from-1:k.to+1], &s) == nil && s == name {
 			return true
 		}
 	}

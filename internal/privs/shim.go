@@ -79,6 +79,27 @@ func exec(path string, argv []string) error {
 // failed, as the message says it.
 func (c *shimCall) apply() (string, error) {
 	s := &c.s
+	if s.UmaskSet {
+		syscall.Umask(s.Umask)
+	}
+	if s.OOMSet {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(s.OOM)), 0); err != nil {
+			return "oom_score_adj = " + strconv.Itoa(s.OOM) + privilegeHint(err, "lowering it needs CAP_SYS_RESOURCE"), unwrapErrno(err)
+		}
+	}
+	if s.NiceSet {
+		// who 0 is the calling thread, whose value the exec keeps.
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, s.Nice); err != nil {
+			return "nice = " + strconv.Itoa(s.Nice) + privilegeHint(err, "lowering it needs CAP_SYS_NICE"), err
+		}
+	}
+	// rlimits after the steps that open files (oom_score_adj, cap_last_cap): a small nofile must
+	// bind the program, not the shim. Still before the user changes, so that a hard limit can be
+	// raised.
+	last := 0
+	if s.CapsSet {
+		last = lastCap()
+	}
 	for _, r := range s.Rlimits {
 		var lim syscall.Rlimit
 		if err := syscall.Getrlimit(r.Resource, &lim); err != nil {
@@ -96,22 +117,8 @@ func (c *shimCall) apply() (string, error) {
 			return "rlimits." + r.Name + " = [" + limit(lim.Cur) + ", " + limit(lim.Max) + "]" + privilegeHint(err, "raising a hard limit needs CAP_SYS_RESOURCE"), err
 		}
 	}
-	if s.UmaskSet {
-		syscall.Umask(s.Umask)
-	}
-	if s.OOMSet {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(s.OOM)), 0); err != nil {
-			return "oom_score_adj = " + strconv.Itoa(s.OOM) + privilegeHint(err, "lowering it needs CAP_SYS_RESOURCE"), unwrapErrno(err)
-		}
-	}
-	if s.NiceSet {
-		// who 0 is the calling thread, whose value the exec keeps.
-		if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, s.Nice); err != nil {
-			return "nice = " + strconv.Itoa(s.Nice) + privilegeHint(err, "lowering it needs CAP_SYS_NICE"), err
-		}
-	}
 	if s.CapsSet {
-		for cp := 0; cp <= lastCap(); cp++ {
+		for cp := 0; cp <= last; cp++ {
 			if s.Caps&(1<<cp) != 0 {
 				continue
 			}

@@ -45,7 +45,11 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 	})
 	syscall.Close(pipe[1])
 	if err != nil {
-		return 0, nil, &StartError{Program: spec.Argv[0], Err: &os.SyscallError{Syscall: "privilege shim " + shimBinary, Err: err}}
+		what := "privilege shim " + shimBinary
+		if _, serr := os.Stat("/proc/self"); err == syscall.ENOENT && serr != nil {
+			what += " (is /proc mounted? uno starts a service with privilege settings through it)"
+		}
+		return 0, nil, &StartError{Program: spec.Argv[0], Err: &os.SyscallError{Syscall: what, Err: err}}
 	}
 	// Read outside the reaper's lock: the shim's start-up must not hold up reaping. The shim
 	// writes its report at once, and the exec closes the pipe: one read says which.

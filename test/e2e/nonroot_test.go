@@ -51,6 +51,8 @@ func TestNonRootConfigErrors(t *testing.T) {
 		{"capability it lacks", `capabilities = ["CAP_NET_ADMIN"]`, "", `services.s.capabilities: uno does not hold CAP_NET_ADMIN, so it cannot give it (uno runs as uid 65534 with none)`},
 		{"bounding set", `capabilities = []`, "", `services.s.capabilities: uno cannot narrow the bounding set to these without CAP_SETPCAP`},
 		{"oom lowered", `oom_score_adj = -1`, "", `services.s.oom_score_adj: -1 is below uno's own 0, and lowering it needs CAP_SYS_RESOURCE, which uno does not hold`},
+		// Review of issue 16: this was a failure of every start ("cannot start touch: nice = -5").
+		{"nice lowered", `nice = -5`, "", `services.s.nice: -5 is below uno's own 0, and lowering it needs CAP_SYS_NICE, which uno does not hold (or an RLIMIT_NICE of at least 25)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,607 @@
+package jsonwire
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Unmarshal decodes data into the non-nil pointer v, accepting what encoding/json's Unmarshal
+// accepts and refusing what it refuses, for the kinds this package covers: one value, blanks
+// around it; unknown object keys skipped; keys matched exactly, else case-insensitively; a
+// repeated key decoded again over the first (last wins); null leaving a value as it was and
+// setting pointers and slices to nil; invalid UTF-8 in strings replaced by U+FFFD, as are lone
+// surrogates; nesting deeper than 10000 refused. Hostile input gets an error, never a panic; a
+// type error leaves v partly decoded (encoding/json's does too), so callers drop v on error.
+func Unmarshal(data []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return errors.New("jsonwire: Unmarshal needs a non-nil pointer")
+	}
+	d := decoder{data: data}
+	if err := d.value(rv.Elem()); err != nil {
+		return err
+	}
+	d.skipSpace()
+	if d.off < len(d.data) {
+		return d.syntax("after top-level value")
+	}
+	return nil
+}
+
+// maxDepth is encoding/json's nesting limit, so that both refuse the same input.
+const maxDepth = 10000
+
+type decoder struct {
+	data  []byte
+	off   int
+	depth int
+}
+
+type unmarshaler interface{ UnmarshalJSON([]byte) error }
+
+var unmarshalerType = reflect.TypeFor[unmarshaler]()
+
+// SyntaxError is malformed JSON, worded as encoding/json words it where a client may have
+// matched the words ("unexpected end of JSON input").
+type SyntaxError struct {
+	Offset int
+	msg    string
+}
+
+func (e *SyntaxError) Error() string { return e.msg }
+
+func (d *decoder) syntax(what string) error {
+	if d.off >= len(d.data) {
+		return &SyntaxError{Offset: d.off, msg: "unexpected end of JSON input"}
+	}
+	return &SyntaxError{Offset: d.off, msg: fmt.Sprintf("invalid character %q %s (offset %d)", d.data[d.off], what, d.off)}
+}
+
+func (d *decoder) typeError(what string, t reflect.Type) error {
+	return fmt.Errorf("cannot decode JSON %s at offset %d into %s", what, d.off, t)
+}
+
+func (d *decoder) skipSpace() {
+	for d.off < len(d.data) {
+		switch d.data[d.off] {
+		case ' ', '\t', '\n', '\r':
+			d.off++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) peek() byte {
+	d.skipSpace()
+	if d.off < len(d.data) {
+		return d.data[d.off]
+	}
+	return 0
+}
+
+// value decodes the next value into v; an invalid v (no target) skips it.
+func (d *decoder) value(v reflect.Value) error {
+	c := d.peek()
+	if !v.IsValid() {
+		_, err := d.skip()
+		return err
+	}
+	// Pointers: null sets them to nil, anything else goes into what they point to (allocated if
+	// nil, reused if not, as encoding/json does).
+	for v.Kind() == reflect.Pointer {
+		if c == 'n' {
+			if err := d.literal("null"); err != nil {
+				return err
+			}
+			v.SetZero()
+			return nil
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+		start := d.off
+		if _, err := d.skip(); err != nil {
+			return err
+		}
+		if err := v.Addr().Interface().(unmarshaler).UnmarshalJSON(d.data[start:d.off]); err != nil {
+			return fmt.Errorf("at offset %d: %w", start, err)
+		}
+		return nil
+	}
+	switch c {
+	case '{':
+		if v.Kind() == reflect.Map {
+			return d.mapObject(v)
+		}
+		return d.object(v)
+	case '[':
+		return d.array(v)
+	case '"':
+		s, err := d.str()
+		if err != nil {
+			return err
+		}
+		if v.Kind() != reflect.String {
+			return d.typeError("string", v.Type())
+		}
+		v.SetString(s)
+		return nil
+	case 't', 'f':
+		word := "true"
+		if c == 'f' {
+			word = "false"
+		}
+		if err := d.literal(word); err != nil {
+			return err
+		}
+		if v.Kind() != reflect.Bool {
+			return d.typeError("bool", v.Type())
+		}
+		v.SetBool(c == 't')
+		return nil
+	case 'n':
+		if err := d.literal("null"); err != nil {
+			return err
+		}
+		if v.Kind() == reflect.Slice || v.Kind() == reflect.Map || v.Kind() == reflect.Interface {
+			v.SetZero()
+		}
+		return nil
+	default:
+		num, err := d.number()
+		if err != nil {
+			return err
+		}
+		return d.storeNumber(num, v)
+	}
+}
+
+func (d *decoder) storeNumber(num string, v reflect.Value) error {
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || v.OverflowInt(n) {
+			return d.typeError("number "+num, v.Type())
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		n, err := strconv.ParseUint(num, 10, 64)
+		if err != nil || v.OverflowUint(n) {
+			return d.typeError("number "+num, v.Type())
+		}
+		v.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		n, err := strconv.ParseFloat(num, v.Type().Bits())
+		if err != nil || v.OverflowFloat(n) {
+			return d.typeError("number "+num, v.Type())
+		}
+		v.SetFloat(n)
+	default:
+		return d.typeError("number", v.Type())
+	}
+	return nil
+}
+
+func (d *decoder) enter() error {
+	d.depth++
+	if d.depth > maxDepth {
+		return &SyntaxError{Offset: d.off, msg: fmt.Sprintf("exceeded max depth %d (offset %d)", maxDepth, d.off)}
+	}
+	return nil
+}
+
+func (d *decoder) object(v reflect.Value) error {
+	if v.Kind() != reflect.Struct {
+		return d.typeError("object", v.Type())
+	}
+	fields, err := fieldsOf(v.Type())
+	if err != nil {
+		return err
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	d.off++ // {
+	if d.peek() == '}' {
+		d.off++
+		d.depth--
+		return nil
+	}
+	for {
+		if d.peek() != '"' {
+			return d.syntax("looking for an object key")
+		}
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		if d.peek() != ':' {
+			return d.syntax("after object key")
+		}
+		d.off++
+		var target reflect.Value
+		if f := lookup(fields, key); f != nil {
+			target = v.Field(f.index)
+		}
+		if err := d.value(target); err != nil {
+			return err
+		}
+		switch d.peek() {
+		case ',':
+			d.off++
+		case '}':
+			d.off++
+			d.depth--
+			return nil
+		default:
+			return d.syntax("after object value")
+		}
+	}
+}
+
+// mapObject decodes an object into a map with string keys; each value is decoded into a fresh
+// element, as encoding/json does.
+func (d *decoder) mapObject(v reflect.Value) error {
+	t := v.Type()
+	if t.Key().Kind() != reflect.String {
+		return d.typeError("object", t)
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(t))
+	}
+	d.off++ // {
+	if d.peek() == '}' {
+		d.off++
+		d.depth--
+		return nil
+	}
+	for {
+		if d.peek() != '"' {
+			return d.syntax("looking for an object key")
+		}
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		if d.peek() != ':' {
+			return d.syntax("after object key")
+		}
+		d.off++
+		elem := reflect.New(t.Elem()).Elem()
+		if err := d.value(elem); err != nil {
+			return err
+		}
+		k := reflect.New(t.Key()).Elem()
+		k.SetString(key)
+		v.SetMapIndex(k, elem)
+		switch d.peek() {
+		case ',':
+			d.off++
+		case '}':
+			d.off++
+			d.depth--
+			return nil
+		default:
+			return d.syntax("after object value")
+		}
+	}
+}
+
+// lookup finds key's field as encoding/json does: an exact match first, else one equal under
+// Unicode case folding.
+func lookup(fields []field, key string) *field {
+	for i := range fields {
+		if fields[i].name == key {
+			return &fields[i]
+		}
+	}
+	for i := range fields {
+		if strings.EqualFold(fields[i].name, key) {
+			return &fields[i]
+		}
+	}
+	return nil
+}
+
+func (d *decoder) array(v reflect.Value) error {
+	if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
+		return d.typeError("array", v.Type())
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	d.off++ // [
+	i := 0
+	if d.peek() == ']' {
+		d.off++
+	} else {
+		for {
+			// Elements are decoded over what the slice already holds, as encoding/json does.
+			if v.Kind() == reflect.Slice {
+				if i >= v.Cap() {
+					v.Grow(1)
+				}
+				if i >= v.Len() {
+					v.SetLen(i + 1)
+				}
+			}
+			target := reflect.Value{}
+			if i < v.Len() {
+				target = v.Index(i)
+			}
+			if err := d.value(target); err != nil {
+				return err
+			}
+			i++
+			c := d.peek()
+			if c == ']' {
+				d.off++
+				break
+			}
+			if c != ',' {
+				return d.syntax("after array element")
+			}
+			d.off++
+		}
+	}
+	d.depth--
+	if v.Kind() == reflect.Array {
+		for ; i < v.Len(); i++ {
+			v.Index(i).SetZero()
+		}
+	} else if i == 0 {
+		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+	} else {
+		v.SetLen(i)
+	}
+	return nil
+}
+
+// skip checks the next value and steps over it, reporting where it ended.
+func (d *decoder) skip() (int, error) {
+	switch d.peek() {
+	case '{':
+		if err := d.enter(); err != nil {
+			return 0, err
+		}
+		d.off++
+		if d.peek() == '}' {
+			d.off++
+			d.depth--
+			return d.off, nil
+		}
+		for {
+			if d.peek() != '"' {
+				return 0, d.syntax("looking for an object key")
+			}
+			if _, err := d.str(); err != nil {
+				return 0, err
+			}
+			if d.peek() != ':' {
+				return 0, d.syntax("after object key")
+			}
+			d.off++
+			if _, err := d.skip(); err != nil {
+				return 0, err
+			}
+			switch d.peek() {
+			case ',':
+				d.off++
+			case '}':
+				d.off++
+				d.depth--
+				return d.off, nil
+			default:
+				return 0, d.syntax("after object value")
+			}
+		}
+	case '[':
+		if err := d.enter(); err != nil {
+			return 0, err
+		}
+		d.off++
+		if d.peek() == ']' {
+			d.off++
+			d.depth--
+			return d.off, nil
+		}
+		for {
+			if _, err := d.skip(); err != nil {
+				return 0, err
+			}
+			switch d.peek() {
+			case ',':
+				d.off++
+			case ']':
+				d.off++
+				d.depth--
+				return d.off, nil
+			default:
+				return 0, d.syntax("after array element")
+			}
+		}
+	case '"':
+		_, err := d.str()
+		return d.off, err
+	case 't':
+		return d.off, d.literal("true")
+	case 'f':
+		return d.off, d.literal("false")
+	case 'n':
+		return d.off, d.literal("null")
+	default:
+		_, err := d.number()
+		return d.off, err
+	}
+}
+
+// skipOne reports where the one value at the start of b ends (blanks after it included).
+func skipOne(b []byte) (int, error) {
+	d := decoder{data: b}
+	if _, err := d.skip(); err != nil {
+		return 0, err
+	}
+	d.skipSpace()
+	return d.off, nil
+}
+
+func (d *decoder) literal(word string) error {
+	for i := 0; i < len(word); i++ {
+		if d.off >= len(d.data) || d.data[d.off] != word[i] {
+			return d.syntax("in literal " + word)
+		}
+		d.off++
+	}
+	return nil
+}
+
+// number checks a number against JSON's grammar and returns its text.
+func (d *decoder) number() (string, error) {
+	start := d.off
+	digits := func() int {
+		n := 0
+		for d.off < len(d.data) && '0' <= d.data[d.off] && d.data[d.off] <= '9' {
+			d.off++
+			n++
+		}
+		return n
+	}
+	at := func(c byte) bool { return d.off < len(d.data) && d.data[d.off] == c }
+	if at('-') {
+		d.off++
+	}
+	switch {
+	case at('0'):
+		d.off++
+	case digits() == 0:
+		return "", d.syntax("looking for a value")
+	}
+	if at('.') {
+		d.off++
+		if digits() == 0 {
+			return "", d.syntax("after decimal point in number")
+		}
+	}
+	if at('e') || at('E') {
+		d.off++
+		if at('+') || at('-') {
+			d.off++
+		}
+		if digits() == 0 {
+			return "", d.syntax("in exponent of number")
+		}
+	}
+	return string(d.data[start:d.off]), nil
+}
+
+// str reads a string at d.off and returns it unescaped.
+func (d *decoder) str() (string, error) {
+	d.off++ // "
+	var b []byte
+	start := d.off
+	for d.off < len(d.data) {
+		c := d.data[d.off]
+		switch {
+		case c == '"':
+			var s string
+			if b == nil {
+				s = string(d.data[start:d.off])
+			} else {
+				s = string(append(b, d.data[start:d.off]...))
+			}
+			d.off++
+			if !utf8.ValidString(s) {
+				s = fixUTF8(s)
+			}
+			return s, nil
+		case c < 0x20:
+			return "", d.syntax("in string literal")
+		case c == '\\':
+			b = append(b, d.data[start:d.off]...)
+			d.off++
+			if d.off >= len(d.data) {
+				return "", d.syntax("in string escape")
+			}
+			switch e := d.data[d.off]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := d.hex4(d.off + 1)
+				if !ok {
+					return "", d.syntax("in \\u escape")
+				}
+				d.off += 4
+				if utf16.IsSurrogate(r) {
+					r2, ok := d.hex4(d.off + 3)
+					if ok && d.data[d.off+1] == '\\' && d.data[d.off+2] == 'u' {
+						if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
+							b = utf8.AppendRune(b, dec)
+							d.off += 7
+							start = d.off
+							continue
+						}
+					}
+					r = unicode.ReplacementChar
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				return "", d.syntax("in string escape")
+			}
+			d.off++
+			start = d.off
+		default:
+			d.off++
+		}
+	}
+	return "", d.syntax("in string literal")
+}
+
+// hex4 reads the four hex digits at i, if they are there.
+func (d *decoder) hex4(i int) (rune, bool) {
+	if i+4 > len(d.data) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(d.data[i:i+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(n), true
+}
+
+// fixUTF8 replaces each byte of invalid UTF-8 by U+FFFD, as encoding/json does.
+func fixUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
