@@ -60,6 +60,19 @@ command = ["sleep", "100"]
 		}
 		return true
 	})
+	// A job between runs is in state scheduled, as the status says.
+	poll(t, "flip scheduled in the metrics", func() bool {
+		before := statusOf(t, socket)["flip"]
+		got, _ := metricsNow()
+		after := statusOf(t, socket)["flip"]
+		if before.State != "scheduled" || after.State != "scheduled" || before.Cron.Runs != after.Cron.Runs {
+			return false // it ran meanwhile: try again
+		}
+		if v := got[`uno_service_state{service="flip",state="scheduled"}`]; v != 1 {
+			t.Fatalf("flip scheduled, its state series %v", v)
+		}
+		return true
+	})
 	_, text := metricsNow()
 	promtoolCheck(t, text)
 
