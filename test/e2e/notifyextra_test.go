@@ -143,3 +143,26 @@ kill_mode = "mixed"
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 }
+
+// TestNotifyExtendWatchdog: an EXTEND_TIMEOUT_USEC= while the watchdog runs holds its deadlines
+// off for that long; the pings that follow keep it healthy.
+func TestNotifyExtendWatchdog(t *testing.T) {
+	needRoot(t)
+	p, marks, socket, _ := startControlled(t, `
+[services.app]
+command = ["sh", "-c", 'systemd-notify EXTEND_TIMEOUT_USEC=2000000; while [ ! -e "$MARKS.go" ]; do sleep 0.02; done; while :; do systemd-notify WATCHDOG=1; sleep 0.1; done']
+health = { watchdog = "300ms" }
+`)
+	waitLog(t, p, `service extended its watchdog deadline.*service=app`)
+	extended := time.Now()
+	untilPast(extended, 900*time.Millisecond) // three periods without a ping
+	if s := statusOf(t, socket)["app"]; s.Restarts != 0 || s.Health == "unhealthy" || strings.Contains(p.stderr.String(), "health check failed") {
+		t.Fatalf("watchdog judged within the extension: %+v\n%s", s, p.stderr.String())
+	}
+	if err := os.WriteFile(marks+".go", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "healthy", func() bool { return statusOf(t, socket)["app"].Health == "healthy" })
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}
