@@ -109,14 +109,15 @@ func formatNext(t time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-// armCron sets the one timer to the earliest due job (none while uno stops). Called before
+// armCron sets the one timer to the earliest due job (none while uno stops or drains: the
+// drain is the stop's beginning, and a run started in it would be cut short). Called before
 // every wait of the supervisor's loop; it touches the timer only when that time changed.
 func (sv *Supervisor) armCron() {
 	if sv.cron.clock == nil {
 		return
 	}
 	var at time.Time
-	if !sv.stopping {
+	if !sv.stopping && !sv.draining() {
 		for _, s := range sv.services {
 			if s.job == nil || s.job.parent != nil || s.job.plan == nil || s.cfg.Cron == nil {
 				continue
@@ -139,7 +140,7 @@ func (sv *Supervisor) armCron() {
 // cronWoke fires every job that is due.
 func (sv *Supervisor) cronWoke() {
 	sv.cron.valid = false // a wake-up for a clock set disarms the timer: arm it again
-	if sv.stopping {
+	if sv.stopping || sv.draining() {
 		return
 	}
 	now := sv.cron.clock.Now()
@@ -168,7 +169,7 @@ func (sv *Supervisor) cronWoke() {
 // fire starts a run of s that is due, as its concurrency says when one still goes. It reports
 // what it did, for uno ctl run.
 func (sv *Supervisor) fire(s *service, reason string) (string, error) {
-	if sv.stopping {
+	if sv.stopping || sv.draining() {
 		return "", errors.New("uno is stopping the container")
 	}
 	switch {
@@ -439,7 +440,7 @@ func (sv *Supervisor) cronStatus(s *service) *control.CronStatus {
 	if j == nil {
 		return st
 	}
-	if j.plan != nil && (s.state == Scheduled || s.state.active()) && !sv.stopping {
+	if j.plan != nil && (s.state == Scheduled || s.state.active()) && !sv.stopping && !sv.draining() {
 		st.NextRun = j.plan.fireAt
 	}
 	st.Runs, st.Failures, st.Skips, st.Timeouts = j.runs, j.failures, j.skips, j.timeouts
