@@ -92,6 +92,9 @@ func (sv *Supervisor) scheduleJob(s *service) {
 		s.job = &cronJob{}
 	}
 	spec := s.cfg.Cron
+	// A schedule started anew owes no replacement: a replace cut short by an operator's stop
+	// must not start a run when the next run ends.
+	s.job.replacing = false
 	s.job.plan = newPlan(spec, sv.cron.clock.Now(), randomJitter)
 	s.job.planned = spec
 	sv.transition(s, EvSchedule, Scheduled)
