@@ -161,3 +161,4 @@ command = ["true"]
 		t.Logf("metrics:\n%s", text)
 	}
 }
+
