@@ -177,6 +177,8 @@ func (sv *Supervisor) fire(s *service, reason string) (string, error) {
 		return "", errors.New("uno is stopping the container")
 	}
 	switch {
+	case s.state == Scheduled && s.job.extra >= maxRunsAtOnce:
+		return "", sv.tooManyRuns(s) // the job's own run ended, its extra runs go on
 	case s.state == Scheduled:
 		sv.startRun(s, reason)
 		if !s.state.active() {
@@ -186,6 +188,9 @@ func (sv *Supervisor) fire(s *service, reason string) (string, error) {
 	case s.state.active():
 		switch s.cfg.Cron.Concurrency {
 		case config.Allow:
+			if 1+s.job.extra >= maxRunsAtOnce {
+				return "", sv.tooManyRuns(s)
+			}
 			return sv.startExtraRun(s, reason)
 		case config.Replace:
 			if !s.job.replacing {
@@ -205,7 +210,18 @@ func (sv *Supervisor) fire(s *service, reason string) (string, error) {
 	return "", errors.New(s.name() + " is " + string(s.state))
 }
 
+// tooManyRuns skips a due run of an allow job that has maxRunsAtOnce runs going.
+func (sv *Supervisor) tooManyRuns(s *service) error {
+	s.job.skips++
+	sv.log.Warn("cron run skipped: too many runs going (concurrency = allow)", "service", s.name(), "most", maxRunsAtOnce, "skips", s.job.skips)
+	return errors.New(strconv.Itoa(maxRunsAtOnce) + " runs of " + s.name() + " are going, the most uno starts at once: skipped")
+}
+
 const ctlRun = "uno ctl run"
+
+// maxRunsAtOnce bounds a concurrency = "allow" job's runs going at once: runs that hang, due
+// every second, would otherwise fill the container's pids.
+const maxRunsAtOnce = 64
 
 // startRun starts one run of a job (or of an extra run) and arms its timeout.
 func (sv *Supervisor) startRun(s *service, reason string) {

@@ -162,3 +162,33 @@ command = ["true"]
 	}
 }
 
+// Found in review: concurrency = "allow" had no bound: 100 `uno ctl run` at once, or a
+// per-second job whose runs hang, made as many processes as there were due times, until the
+// container ran out of pids. At most maxRunsAtOnce runs go at once; a due run past that is
+// skipped and counted, as under forbid.
+func TestCronAllowIsBounded(t *testing.T) {
+	h := startCronHarness(t, `
+[services.a]
+type = "cron"
+schedule = "@yearly"
+concurrency = "allow"
+command = ["sleep", "60"]
+`, utc(10, 0, 0))
+	h.waitEvents("cron job scheduled a", 1)
+	for i := range maxRunsAtOnce + 5 {
+		msg, err := h.ctl(control.CmdRun, true, "a")
+		if i < maxRunsAtOnce && err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		if i >= maxRunsAtOnce && err == nil {
+			t.Fatalf("run %d started (%s); at most %d go at once", i+1, msg, maxRunsAtOnce)
+		}
+	}
+	h.ctl(control.CmdRun, true) // a sync point: answered after the runs above
+	if n := count(h.rec.list(), "service started a"); n != maxRunsAtOnce {
+		t.Errorf("%d runs started, want %d", n, maxRunsAtOnce)
+	}
+	if skips := h.sv.byName["a"].job.skips; skips != 5 {
+		t.Errorf("skips = %d, want 5", skips)
+	}
+}
