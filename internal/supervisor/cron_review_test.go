@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/metrics"
 	"strings"
@@ -191,4 +192,36 @@ command = ["sleep", "60"]
 	if skips := h.sv.byName["a"].job.skips; skips != 5 {
 		t.Errorf("skips = %d, want 5", skips)
 	}
+}
+
+// Found in review: a reload that removed a concurrency = "allow" job stopped its own run but
+// left its extra runs going, out of uno ctl status and of any later reload's view.
+func TestCronReloadRemovesExtraRuns(t *testing.T) {
+	h := startCronHarness(t, `
+[services.a]
+type = "cron"
+schedule = "@yearly"
+concurrency = "allow"
+command = ["sleep", "60"]
+
+[services.other]
+type = "cron"
+schedule = "@yearly"
+command = ["true"]
+`, utc(10, 0, 0))
+	h.waitEvents("cron job scheduled a", 1)
+	for range 3 {
+		if _, err := h.ctl(control.CmdRun, true, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(h.sv.opts.RuntimeDir, "uno2.toml")
+	if err := os.WriteFile(path, []byte("[services.other]\ntype = \"cron\"\nschedule = \"@yearly\"\ncommand = [\"true\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.sv.opts.Reload = func() (*config.Config, error) { return config.Load(path, os.Environ()) }
+	if _, err := h.ctl(control.CmdReload, false); err != nil {
+		t.Fatal(err)
+	}
+	h.waitEvents("service stopped a", 3)
 }
