@@ -32,20 +32,7 @@ type Service struct {
 	HasHealth          bool // the health series are rendered
 	CheckFailures      uint64
 	CheckDuration      Histogram
-	// Cron is set for a cron job: its runs and times, for the uno_cron_* series.
-	Cron *Cron
 }
-
-// Cron is a cron job's figures.
-type Cron struct {
-	// Runs counts ended runs and skipped ones, by CronResults.
-	Runs map[string]uint64
-	// LastRun and NextRun are in seconds since the epoch; 0 for none.
-	LastRun, NextRun float64
-}
-
-// CronResults are the values of uno_cron_runs_total's result label.
-var CronResults = []string{"success", "failure", "timeout", "skipped"}
 
 // Log is what one service wrote on one stream.
 type Log struct {
@@ -102,29 +89,6 @@ var series = []struct {
 		for _, m := range s.Services {
 			if m.HasHealth {
 				w.Histogram(name, m.CheckDuration, "service", m.Name)
-			}
-		}
-	}},
-	{name: "uno_cron_runs_total", typ: "counter", help: "Runs of the cron job, by result (a skipped run was due while one went, with concurrency = forbid).", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
-		for _, m := range s.Services {
-			if m.Cron != nil {
-				for _, r := range CronResults {
-					w.Sample(name, float64(m.Cron.Runs[r]), "service", m.Name, "result", r)
-				}
-			}
-		}
-	}},
-	{name: "uno_cron_last_run_timestamp_seconds", typ: "gauge", help: "When the cron job's last run started, in seconds since the epoch (none before the first).", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
-		for _, m := range s.Services {
-			if m.Cron != nil && m.Cron.LastRun != 0 {
-				w.Sample(name, m.Cron.LastRun, "service", m.Name)
-			}
-		}
-	}},
-	{name: "uno_cron_next_run_timestamp_seconds", typ: "gauge", help: "When the cron job runs next, in seconds since the epoch (none while uno stops, or if it never does).", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
-		for _, m := range s.Services {
-			if m.Cron != nil && m.Cron.NextRun != 0 {
-				w.Sample(name, m.Cron.NextRun, "service", m.Name)
 			}
 		}
 	}},

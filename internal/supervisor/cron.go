@@ -9,7 +9,6 @@ import (
 
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/control"
-	"github.com/uno-init/uno/internal/metrics"
 )
 
 // This file runs cron jobs (type = "cron"): a job is a service that runs on a clock. Its runs go
@@ -34,12 +33,12 @@ type cronJob struct {
 	replacing bool
 	extra     int // extra runs going (concurrency = "allow")
 
-	runs, successes, failures, skips, timeouts int
-	failedInARow                               int
-	lastStart                                  time.Time
-	lastDuration                               time.Duration
-	lastResult                                 string
-	lastCode                                   int
+	runs, failures, skips, timeouts int
+	failedInARow                    int
+	lastStart                       time.Time
+	lastDuration                    time.Duration
+	lastResult                      string
+	lastCode                        int
 }
 
 // cronScheduler is the one timer of every job.
@@ -295,7 +294,6 @@ func (sv *Supervisor) jobRunEnded(s *service, ev Event, success bool) {
 	result := s.lastDescription()
 	if success {
 		result = "success"
-		s.record().successes++
 	}
 	sv.recordRun(s, result, !success)
 	if s.job.parent != nil {
@@ -451,25 +449,6 @@ func (sv *Supervisor) runNow(targets []*service) (string, error) {
 		msgs = append(msgs, msg)
 	}
 	return strings.Join(msgs, "; "), nil
-}
-
-// cronMetrics is a job's uno_cron_* figures, from its status (st) and record (j, nil before its
-// schedule started). A timed-out run counts as a timeout, not as a failure too.
-func cronMetrics(st *control.CronStatus, j *cronJob) *metrics.Cron {
-	m := &metrics.Cron{Runs: map[string]uint64{}}
-	if !st.NextRun.IsZero() {
-		m.NextRun = float64(st.NextRun.UnixNano()) / 1e9
-	}
-	if !st.LastRunStart.IsZero() {
-		m.LastRun = float64(st.LastRunStart.UnixNano()) / 1e9
-	}
-	if j != nil {
-		m.Runs["success"] = uint64(j.successes)
-		m.Runs["failure"] = uint64(j.failures - j.timeouts)
-		m.Runs["timeout"] = uint64(j.timeouts)
-		m.Runs["skipped"] = uint64(j.skips)
-	}
-	return m
 }
 
 // cronStatus is a job's part of uno ctl status.

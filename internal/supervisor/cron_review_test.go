@@ -4,14 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-
-	"github.com/uno-init/uno/internal/config"
-	"github.com/uno-init/uno/internal/control"
-	"github.com/uno-init/uno/internal/metrics"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/control"
 )
 
 // Found in review: during issue 14's drain (the first SIGTERM, [uno] drain set) the scheduler
@@ -98,71 +96,6 @@ command = ["sh", "-c", "[ -e @MARKS@.quick ] && exit 0; trap 'while [ ! -e @MARK
 		t.Errorf("%d runs started, want 2 (one at 10:00:01, one at 10:00:10)", n)
 	}
 }
-
-// Found in review (issues 14 and 18 merged): uno_service_state had no "scheduled" state, so a
-// job between runs was in no state at all, and the uno_cron_* series the issue asks for were
-// not rendered (the note left them out because /metrics had not landed; it has now).
-func TestCronMetrics(t *testing.T) {
-	h := startCronHarness(t, `
-[services.ok]
-type = "cron"
-schedule = "* * * * * *"
-command = ["true"]
-
-[services.bad]
-type = "cron"
-schedule = "0 0 1 1 *"
-command = ["false"]
-
-[services.never]
-type = "cron"
-schedule = "@yearly"
-command = ["true"]
-`, utc(10, 0, 0))
-	h.waitArmed(utc(10, 0, 1))
-	h.at(utc(10, 0, 1))
-	h.waitEvents("cron run done ok", 1)
-	if _, err := h.ctl(control.CmdRun, true, "bad"); err != nil {
-		t.Fatal(err)
-	}
-	h.waitEvents("cron run failed bad", 1)
-	var text string
-	for end := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		text = string(metrics.Render(&h.sv.snapshot.Load().metrics))
-		if strings.Contains(text, `uno_cron_runs_total{service="bad",result="failure"} 1`) || time.Now().After(end) {
-			break
-		}
-	}
-	for _, want := range []string{
-		`uno_service_state{service="never",state="scheduled"} 1`,
-		`uno_cron_runs_total{service="ok",result="success"} 1`,
-		`uno_cron_runs_total{service="ok",result="failure"} 0`,
-		`uno_cron_runs_total{service="bad",result="failure"} 1`,
-		`uno_cron_runs_total{service="never",result="skipped"} 0`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("metrics lack %s", want)
-		}
-	}
-	for series, want := range map[string]time.Time{
-		`uno_cron_next_run_timestamp_seconds{service="ok"}`:    utc(10, 0, 2),
-		`uno_cron_next_run_timestamp_seconds{service="never"}`: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
-	} {
-		if got := sampleValue(text, series); got != float64(want.Unix()) {
-			t.Errorf("%s = %v, want %v (%v)", series, got, float64(want.Unix()), want)
-		}
-	}
-	if !strings.Contains(text, `uno_cron_last_run_timestamp_seconds{service="ok"} `) {
-		t.Errorf("metrics lack the last run of ok")
-	}
-	if strings.Contains(text, `uno_cron_last_run_timestamp_seconds{service="never"}`) {
-		t.Errorf("a job that never ran has a last run")
-	}
-	if t.Failed() {
-		t.Logf("metrics:\n%s", text)
-	}
-}
-
 // Found in review: concurrency = "allow" had no bound: 100 `uno ctl run` at once, or a
 // per-second job whose runs hang, made as many processes as there were due times, until the
 // container ran out of pids. At most maxRunsAtOnce runs go at once; a due run past that is

@@ -59,9 +59,6 @@ func (sv *Supervisor) publish() {
 		}
 		snap.services = append(snap.services, st)
 		snap.metrics.Services = append(snap.metrics.Services, s.metrics(st.Ready))
-		if st.Cron != nil {
-			snap.metrics.Services[len(snap.metrics.Services)-1].Cron = cronMetrics(st.Cron, s.job)
-		}
 		if !s.cfg.Essential || s.removed {
 			continue
 		}
