@@ -96,6 +96,7 @@ command = ["sh", "-c", "[ -e @MARKS@.quick ] && exit 0; trap 'while [ ! -e @MARK
 		t.Errorf("%d runs started, want 2 (one at 10:00:01, one at 10:00:10)", n)
 	}
 }
+
 // Found in review: concurrency = "allow" had no bound: 100 `uno ctl run` at once, or a
 // per-second job whose runs hang, made as many processes as there were due times, until the
 // container ran out of pids. At most maxRunsAtOnce runs go at once; a due run past that is
