@@ -11,7 +11,7 @@ export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
 TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman uidmap \
-                 tini dumb-init catatonit jq
+                 tini dumb-init catatonit jq tzdata prometheus
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
 # The budget is a count of executions, not a duration: with a duration, Go 1.26's fuzz
@@ -20,11 +20,14 @@ TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux g
 FUZZ_TARGETS := config:FuzzLoad:10000 config:FuzzParseDotenv config:FuzzParseProcfile config:FuzzSplitCommand \
                 config:FuzzExpand control:FuzzReadMessage control:FuzzCheckHTTPAddr signals:FuzzParse \
                 privs:FuzzParseSize privs:FuzzParseLimit privs:FuzzParseCap privs:FuzzShimArgs privs:FuzzShimDecode \
-                logmux:FuzzPassthrough jsonwire:FuzzUnmarshal
+                logmux:FuzzPassthrough jsonwire:FuzzUnmarshal cron:FuzzParse config:FuzzParseCrontab
 FUZZ_EXECS   ?= 100000
 
 # The peers `make bench` measures uno against, from Debian's packages.
 BENCH_PACKAGES := tini dumb-init catatonit supervisor s6 util-linux
+# supercronic, from the Go module proxy: the cron part of make bench compares uno -C with it, and
+# a test runs it beside uno (test/e2e/cron_peer_test.go).
+SUPERCRONIC_VERSION := v0.2.48
 
 .PHONY: all build test test-deps vet vulncheck fuzz race soak e2e-engines e2e-kube kube-deps demo bench bench-deps clean
 
@@ -46,6 +49,7 @@ test-deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@test -x bin/tools/supercronic || GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/aptible/supercronic@$(SUPERCRONIC_VERSION)
 
 # staticcheck comes through the Go module proxy, pinned, into bin/tools.
 STATICCHECK := bin/tools/staticcheck
@@ -138,6 +142,7 @@ bench-deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@test -x bin/tools/supercronic || GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/aptible/supercronic@$(SUPERCRONIC_VERSION)
 
 # Writes docs/benchmarks.md and docs/benchmarks.svg (as root: the reaping benchmark makes PID
 # namespaces). BENCH_FLAGS passes options to the harness, e.g. BENCH_FLAGS="-rounds 3 -idle 10s".

@@ -44,7 +44,7 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", 60*time.Second, "how long the idle inits are watched")
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "the report")
 	flag.StringVar(&o.chart, "chart", "docs/benchmarks.svg", "the chart")
-	flag.StringVar(&o.only, "only", "", "run only this benchmark (startup, memory, reaping, signals, logs, stop, idle, size)")
+	flag.StringVar(&o.only, "only", "", "run only this benchmark (startup, memory, reaping, signals, logs, stop, idle, size, cron)")
 	flag.Parse()
 	self, err := os.Executable()
 	if err != nil {
@@ -73,6 +73,7 @@ func main() {
 		{"stop", benchStop},
 		{"logs", benchLogs},
 		{"idle", benchIdle},
+		{"cron", benchCron},
 	}
 	for _, s := range steps {
 		if o.only != "" && o.only != s.name {

@@ -69,7 +69,7 @@ func Start(o Options) *Init {
 // Control is where uno answers uno ctl and probes.
 type Control struct {
 	// Socket is the control socket's path, "" for none; SocketGroup a gid given read-only
-	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz and /status.
+	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz, /status and /metrics.
 	Socket      string
 	SocketGroup int
 	HTTPAddr    string

@@ -51,8 +51,12 @@ type invocation struct {
 
 	// configFile or procfile, when set, run services (the program, if any, as the main one).
 	configFile, procfile string
+	// crontab, when set, runs a crontab's jobs (uno -C FILE), as supercronic does.
+	crontab string
 	// graceSet says --grace or UNO_GRACE was given, and overrides the configuration's grace.
 	graceSet bool
+	// drainSet says --drain or UNO_DRAIN was given, and overrides the configuration's drain.
+	drainSet bool
 	// check validates the configuration and prints the start order instead of running it.
 	check bool
 	// startDir is uno's directory at start, where services without working_dir run; uno itself
@@ -68,7 +72,9 @@ type invocation struct {
 	httpPublic  bool
 }
 
-func (inv *invocation) services() bool { return inv.configFile != "" || inv.procfile != "" }
+func (inv *invocation) services() bool {
+	return inv.configFile != "" || inv.procfile != "" || inv.crontab != ""
+}
 
 // personality reads a command line and environment into an invocation.
 type personality struct {
@@ -149,6 +155,7 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	if inv.pause != nil {
 		return program.Pause(inv.cfg, inv.pause...)
 	}
+	inv.cfg.Version = Version()
 	return program.Run(inv.cfg)
 }
 

@@ -15,11 +15,13 @@ import (
 
 const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
 
-  status [--json] [NAME...]     services: state, readiness, pid, uptime, restarts, last exit
+  status [--json] [NAME...]     services: state, readiness, pid, uptime, restarts, last exit,
+                                health
   start [--no-wait] NAME...     start services (and what they depend on); wait until ready
   stop [--no-wait] NAME...      stop services (and, first, what depends on them)
   restart [--no-wait] NAME...   stop and start services; their dependents keep running
   signal SIGNAL NAME...         send SIGNAL to each service's main process
+  run NAME...                   start a run of cron jobs now (as their concurrency allows)
   logs [-f] [-n N] NAME         the last N (default 100) lines of a service's output; -f follows
   logs --files [-n N] NAME      the last N lines of the service's current log_file
   logs --reopen [NAME...]       reopen log files (all, or the services named), after logrotate
@@ -29,6 +31,7 @@ const ctlUsage = `usage: uno ctl [--socket PATH] COMMAND [args]
   ready                         exit 0 if every essential service is ready, else 1
   health                        exit 0 if no essential service is failing or restarting, else 1
   wait-ready [--timeout D]      wait until ready (default timeout 60s); exit 1 on timeout
+  metrics                       uno's Prometheus metrics, as GET /metrics serves them
 
 The socket is --socket, $UNO_SOCKET, or /run/uno/uno.sock. Exit status: 0 done, 1 failed or
 not ready/healthy, 2 usage error.
@@ -82,6 +85,11 @@ func (c *ctlCommand) run(args []string) (int, error) {
 		return c.status(args)
 	case "start", "stop", "restart":
 		return c.act(cmd, args)
+	case "run":
+		if len(args) == 0 {
+			return 2, usagef("run needs at least one cron job")
+		}
+		return c.do(control.Request{Command: control.CmdRun, Names: args})
 	case "signal":
 		if len(args) < 2 {
 			return 2, usagef("signal needs a signal and at least one service")
@@ -102,6 +110,19 @@ func (c *ctlCommand) run(args []string) (int, error) {
 		return c.probe(cmd)
 	case "wait-ready":
 		return c.waitReady(args)
+	case "metrics":
+		if len(args) > 0 {
+			return 2, usagef("metrics takes no arguments")
+		}
+		reply, err := c.client.Do(control.Request{Command: control.CmdMetrics})
+		if err != nil {
+			return 1, err
+		}
+		if reply.Error != "" {
+			return 1, errors.New(reply.Error)
+		}
+		fmt.Fprint(c.stdout, reply.Metrics)
+		return 0, nil
 	}
 	return 2, usagef("unknown command %q", cmd)
 }
@@ -210,7 +231,7 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		return 0, nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tREADY\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
+	fmt.Fprintln(tw, "NAME\tSTATE\tREADY\tPID\tUPTIME\tRESTARTS\tLAST EXIT\tHEALTH\tSTATUS")
 	for _, s := range reply.Services {
 		ready := "no"
 		if s.Ready {
@@ -224,9 +245,17 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		if s.LastExit != nil {
 			last = s.LastExit.Description
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.State, ready, pid, uptime, s.Restarts, last)
+		health := "-"
+		if s.Health != "" {
+			health = s.Health
+			if s.HealthFailures > 0 {
+				health += fmt.Sprintf(" (%d failed: %s)", s.HealthFailures, s.HealthError)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.State, ready, pid, uptime, s.Restarts, last, health, s.Status)
 	}
 	tw.Flush()
+	printJobs(c.stdout, reply.Services)
 	return 0, nil
 }
 

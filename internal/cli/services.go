@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,9 +27,12 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 	environ := os.Environ()
 	var cfg *config.Config
 	var err error
-	if inv.procfile != "" {
+	switch {
+	case inv.procfile != "":
 		cfg, err = config.LoadProcfile(inv.procfile, environ)
-	} else {
+	case inv.crontab != "":
+		cfg, err = config.LoadCrontab(inv.crontab, environ)
+	default:
 		cfg, err = config.Load(inv.configFile, environ)
 	}
 	if err != nil {
@@ -36,6 +40,12 @@ func loadConfig(inv *invocation) (*config.Config, error) {
 	}
 	if inv.graceSet {
 		cfg.SetGrace(inv.cfg.Grace)
+	}
+	if inv.drainSet {
+		cfg.Drain = inv.cfg.Drain
+	}
+	if cfg.Drain > 0 && cfg.Drain >= cfg.Grace {
+		return nil, fmt.Errorf("drain (%v) leaves nothing of the grace (%v) for the stop: the drain counts inside it", cfg.Drain, cfg.Grace)
 	}
 	if len(inv.cfg.Argv) > 0 {
 		if err := cfg.AddMain(inv.cfg.Argv, environ); err != nil {
@@ -70,6 +80,8 @@ func reportErrors(w io.Writer, err error) {
 }
 
 func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer) int {
+	// Before the configuration reads uno's environment: the services must not inherit it.
+	upstream, _ := supervisor.TakeUpstream()
 	cfg, err := loadConfig(inv)
 	if err != nil {
 		reportErrors(stderr, err)
@@ -98,7 +110,7 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 		log.Debug("cannot change directory to /", "err", err)
 	}
 	// Reloads read the same files from /: their paths must not depend on where uno was.
-	for _, p := range []*string{&inv.configFile, &inv.procfile} {
+	for _, p := range []*string{&inv.configFile, &inv.procfile, &inv.crontab} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(inv.startDir, *p)
 		}
@@ -112,6 +124,8 @@ func runServices(inv *invocation, sigs chan os.Signal, stdout, stderr io.Writer)
 		Socket:      inv.socket,
 		SocketGroup: inv.socketGroup,
 		HTTPAddr:    inv.httpAddr,
+		Version:     Version(),
+		Upstream:    upstream,
 		Reload:      func() (*config.Config, error) { return loadConfig(inv) },
 	})
 }
@@ -137,6 +151,9 @@ func check(inv *invocation, stdout, stderr io.Writer) int {
 		var notes []string
 		if s.Type == config.Oneshot {
 			notes = append(notes, "oneshot")
+		}
+		if s.Cron != nil {
+			notes = append(notes, cronNotes(s.Cron, time.Now()))
 		}
 		if len(s.DependsOn) > 0 {
 			var deps []string

@@ -22,7 +22,8 @@ const defaultGrace = 5 * time.Second
 const unoUsageHead = `usage: uno [options] [--] program [args...]
        uno [options] -c FILE [-- program [args...]]
        uno [options] -f Procfile
-       uno check [-c FILE | -f Procfile]
+       uno [options] -C crontab
+       uno check [-c FILE | -f Procfile | -C crontab]
        uno ctl COMMAND ...   (uno ctl --help)
 `
 
@@ -104,6 +105,9 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 		{short: 'f', long: "procfile", arg: "FILE",
 			help: "run a Procfile's processes; any exit stops all",
 			set:  func(v string) error { inv.procfile = v; return nil }},
+		{short: 'C', long: "crontab", arg: "FILE",
+			help: "run a crontab's jobs (MIN HOUR DOM MONTH DOW command lines)",
+			set:  func(v string) error { inv.crontab = v; return nil }},
 
 		{short: 'g', long: "pgroup", env: "UNO_PGROUP", gap: true,
 			help: "forward signals to the program's whole process group",
@@ -120,6 +124,13 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 		{long: "grace", env: "UNO_GRACE", arg: "DURATION",
 			help: "time leftover processes get between SIGTERM and SIGKILL\nonce the program has exited (default " + defaultGrace.String() + "; 0: no sweep)",
 			set:  setGrace},
+		{long: "drain", env: "UNO_DRAIN", arg: "DURATION",
+			help: "on the first SIGTERM, stay up but not ready (/readyz 503) this long\nbefore stopping; counts inside the grace of services",
+			set: func(v string) (err error) {
+				cfg.Drain, err = parseGrace(v)
+				inv.drainSet = true
+				return err
+			}},
 		{short: 'w', long: "warn-orphans", env: "UNO_WARN_ORPHANS",
 			help: "log every reaped orphan",
 			set:  func(string) error { cfg.LogOrphans = true; return nil }},
@@ -133,7 +144,7 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 			help: "no control socket",
 			set:  func(string) error { inv.noSocket = true; return nil }},
 		{long: "http", env: "UNO_HTTP", arg: "ADDR",
-			help: "serve /readyz, /healthz and /status on ADDR (loopback only\nunless --http-public)",
+			help: "serve /readyz, /healthz, /status and /metrics on ADDR\n(loopback only unless --http-public)",
 			set:  func(v string) error { inv.httpAddr = v; return nil }},
 		{long: "http-public", env: "UNO_HTTP_PUBLIC",
 			help: "let --http serve on any address, not only loopback",
@@ -290,10 +301,10 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	} else if inv.socket == "" {
 		inv.socket = control.DefaultSocket()
 	}
-	if inv.configFile != "" && inv.procfile != "" {
-		return nil, usagef("-c and -f cannot be used together")
+	if n := countSet(inv.configFile, inv.procfile, inv.crontab); n > 1 {
+		return nil, usagef("-c, -f and -C cannot be used together")
 	}
-	if len(rest) == 0 && inv.configFile == "" && inv.procfile == "" {
+	if len(rest) == 0 && inv.configFile == "" && inv.procfile == "" && inv.crontab == "" {
 		if _, err := os.Stat(config.DefaultFile); err != nil {
 			return nil, usagef("no program given, and no %s", config.DefaultFile)
 		}
@@ -311,10 +322,10 @@ func parseUno(args []string, env lookupFunc) (*invocation, error) {
 	return inv, nil
 }
 
-// parseCheck reads "uno check [-c FILE | -f Procfile]": the table's -c, -f and -h.
+// parseCheck reads "uno check [-c FILE | -f Procfile | -C crontab]": the table's -c, -f, -C and -h.
 func parseCheck(inv *invocation, args []string, env lookupFunc) (*invocation, error) {
 	inv.check = true
-	opts := pickOptions(unoOptions(inv, new(int)), "config", "procfile", "help")
+	opts := pickOptions(unoOptions(inv, new(int)), "config", "procfile", "crontab", "help")
 	if err := applyEnv(opts, env); err != nil {
 		return nil, err
 	}
@@ -325,10 +336,24 @@ func parseCheck(inv *invocation, args []string, env lookupFunc) (*invocation, er
 	if len(rest) > 0 {
 		return nil, usagef("check takes no arguments, got %q", rest[0])
 	}
-	if inv.configFile == "" && inv.procfile == "" {
+	if countSet(inv.configFile, inv.procfile, inv.crontab) > 1 {
+		return nil, usagef("-c, -f and -C cannot be used together")
+	}
+	if inv.configFile == "" && inv.procfile == "" && inv.crontab == "" {
 		inv.configFile = config.DefaultFile
 	}
 	return inv, nil
+}
+
+// countSet counts the values that are not empty.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // parseExitCode reads an exit status, 0-255.

@@ -14,14 +14,15 @@ func TestUnoUsage(t *testing.T) {
 		"usage: uno [options] [--] program [args...]\n",
 		"\n\n  -c, --config FILE     run the services FILE describes (TOML; see docs/services.md),\n" +
 			"                        and program, if given, as the main service\n" +
-			"  -f, --procfile FILE   run a Procfile's processes; any exit stops all\n\n" +
+			"  -f, --procfile FILE   run a Procfile's processes; any exit stops all\n" +
+			"  -C, --crontab FILE    run a crontab's jobs (MIN HOUR DOM MONTH DOW command lines)\n\n" +
 			"  -g, --pgroup          forward signals",
 		"\n  -r, --rewrite FROM:TO rewrite a forwarded signal",
 		"\n      --grace DURATION  time leftover processes get between SIGTERM and SIGKILL\n" +
 			"                        once the program has exited (default 5s; 0: no sweep)\n",
 		"\n      --socket-group GRP  let group GRP read status",
 		"\n  -h, --help            print this help\n\nEach option has an environment variable",
-		"(lists are comma-separated).\nWith no program and no -c, uno runs /etc/uno/uno.toml if it exists.\n",
+		"comma-separated).\nWith no program and no -c, uno runs /etc/uno/uno.toml if it exists.\n",
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q:\n%s", want, usage)

@@ -19,6 +19,10 @@ type Config struct {
 	File string
 	// Grace is the budget of the whole shutdown: ordered stops, then the orphan sweep.
 	Grace time.Duration
+	// Drain is how long uno stays up, not ready, after the first stop signal, before it stops
+	// anything: engines take the container out of their endpoints meanwhile. It counts inside
+	// Grace.
+	Drain time.Duration
 	// LogFormat is the default format of every service's output and of uno's own lines, so
 	// that one stream holds one format; LogTimestamps and JSONPassthrough are the defaults of
 	// the services' keys of those names.
@@ -41,7 +45,9 @@ type Service struct {
 	File string
 	Line int
 
-	Type    Type
+	Type Type
+	// Cron is set for a scheduled job (type = "cron").
+	Cron    *CronSpec
 	Command []string
 	// CommandLine is where command was written, for messages about it.
 	CommandLine int
@@ -58,6 +64,8 @@ type Service struct {
 
 	DependsOn []Dependency
 	Ready     *ReadyCheck
+	// Health is the liveness check that runs once the service is ready (health.go).
+	Health *HealthCheck
 
 	Restart           RestartPolicy
 	RestartDelay      time.Duration // first delay before a restart, doubled on each failure

@@ -22,9 +22,9 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		// Keys.
 		{name: "unknown top-level key", toml: "colour = 1\n" + svc,
-			want: []string{"uno.toml:1: colour: unknown key (known: uno, services)"}},
+			want: []string{"uno.toml:1: colour: unknown key (known: uno, services, crontab)"}},
 		{name: "unknown [uno] key", toml: "[uno]\ngrase = \"1s\"\n" + svc,
-			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, log_format, log_timestamps, json_passthrough, no_new_privileges)"}},
+			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, drain, log_format, log_timestamps, json_passthrough, no_new_privileges)"}},
 		{name: "unknown service key on its line", toml: svc + "\nrestrat = \"always\"\n",
 			want: []string{"uno.toml:4: services.a.restrat: unknown key (known: " + knownService + ")"}},
 		{name: "unknown service sub-table", toml: svc + "[services.a.environment]\nX = 1\n",
@@ -56,7 +56,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "type not a string", toml: svc + "type = 1\n",
 			want: []string{"uno.toml:3: services.a.type: want a string, got an integer"}},
 		{name: "unknown type", toml: svc + "type = \"forking\"\n",
-			want: []string{`uno.toml:3: services.a.type: want one of simple, oneshot, got "forking"`}},
+			want: []string{`uno.toml:3: services.a.type: want one of simple, oneshot, cron, got "forking"`}},
 		{name: "restart_limit a string", toml: svc + "restart_limit = \"5\"\n",
 			want: []string{"uno.toml:3: services.a.restart_limit: want a non-negative integer"}},
 		{name: "restart_limit negative", toml: svc + "restart_limit = -1\n",

@@ -105,6 +105,27 @@ restart_window = -0.0
 `,
 	// The main service's reserved name.
 	"[services.main]\ncommand = \"a\"\n",
+	// Cron jobs, good and bad, and a crontab that is not there.
+	`crontab = "tab"
+[services.j]
+type = "cron"
+schedule = "*/5 1-3 * jan-mar mon-fri"
+timezone = "America/New_York"
+concurrency = "replace"
+timeout = "1m"
+jitter = "1s"
+run_on_start = true
+essential = true
+fail_after = 2
+command = "a"
+[services.k]
+type = "cron"
+schedule = "@every 0s"
+timezone = "Nowhere/Else"
+restart = "always"
+command = "b"
+depends_on = ["j"]
+`,
 }
 
 func FuzzLoad(f *testing.F) {

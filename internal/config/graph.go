@@ -56,6 +56,9 @@ func (l *loader) validate(cfg *Config) {
 			case dep == s:
 				l.errorf(s.File, d.Line, key, "a service cannot depend on itself")
 				continue
+			case dep.Type == Cron:
+				l.errorf(s.File, d.Line, key, "%q is a cron job: it runs on a clock, so nothing can wait for it", d.Name)
+				continue
 			case d.Condition == "":
 				d.Condition = DefaultCondition(dep)
 			case d.Condition == Completed && dep.Type != Oneshot:

@@ -51,12 +51,18 @@ func Load(path string, environ []string) (*Config, error) {
 	l := &loader{environ: environ, dir: filepath.Dir(path)}
 	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: FormatPrefix}
 
-	l.known(name, "", root, "uno", "services")
+	l.known(name, "", root, "uno", "services", "crontab")
 	if n := root.get("uno"); n != nil {
 		if t := l.table(name, "uno", n); t != nil {
-			l.known(name, "uno.", t, slices.Concat([]string{"grace"}, unoOutputKeys, []string{"no_new_privileges"})...)
+			l.known(name, "uno.", t, slices.Concat([]string{"grace", "drain"}, unoOutputKeys, []string{"no_new_privileges"})...)
 			if v := t.get("grace"); v != nil {
 				cfg.Grace = l.duration(name, "uno.grace", v, cfg.Grace)
+			}
+			if v := t.get("drain"); v != nil {
+				cfg.Drain = l.duration(name, "uno.drain", v, 0)
+				if cfg.Drain >= cfg.Grace {
+					l.errorf(name, v.line, "uno.drain", "%v leaves nothing of the grace (%v) for the stop: the drain counts inside it", cfg.Drain, cfg.Grace)
+				}
 			}
 			l.unoOutput(cfg, name, t)
 			if v := t.get("no_new_privileges"); v != nil {
@@ -86,6 +92,14 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 	}
 	l.servicesDir(cfg, name)
+	if n := root.get("crontab"); n != nil {
+		if path, ok := l.str(name, "crontab", n); ok {
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(l.dir, path)
+			}
+			l.crontab(cfg, name, "crontab", n.line, path)
+		}
+	}
 	if len(l.errs) == 0 && len(cfg.Services) == 0 {
 		l.errorf(name, 0, "", "no services defined")
 	}
@@ -219,7 +233,7 @@ func (c *Config) AddMain(argv []string, environ []string) error {
 	for _, s := range c.Services {
 		// A non-essential service may fail without stopping the container, so it must not
 		// keep the main program from starting either.
-		if s.Essential {
+		if s.Essential && s.Type != Cron {
 			main.DependsOn = append(main.DependsOn, Dependency{Name: s.Name, Condition: DefaultCondition(s)})
 		}
 	}

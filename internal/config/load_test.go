@@ -260,7 +260,7 @@ func TestLoadServicesDirErrors(t *testing.T) {
 			"uno.toml":          "[services.a]\ncommand = \"a\"\ntype = \"forking\"\n",
 			"services.d/b.toml": "command = \"b\"\nessential = \"no\"\n",
 		}, []string{
-			`uno.toml:3: services.a.type: want one of simple, oneshot, got "forking"`,
+			`uno.toml:3: services.a.type: want one of simple, oneshot, cron, got "forking"`,
 			"services.d/b.toml:2: services.b.essential: want true or false, got a string",
 		}},
 	}

@@ -15,9 +15,11 @@ import (
 
 var serviceKeys = append([]string{
 	"type", "command", "depends_on", "user", "group", "groups", "working_dir", "env", "env_file",
-	"ready", "restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit",
+	"ready", "health", "restart", "restart_delay", "restart_delay_max", "restart_reset_after", "restart_limit",
 	"restart_window", "stop_signal", "stop_timeout", "kill_mode", "essential",
 	"no_new_privileges", "capabilities", "rlimits", "umask", "nice", "oom_score_adj", "secrets", "env_file_suffix",
+	// Scheduled jobs' keys: cron.go.
+	"schedule", "timezone", "concurrency", "timeout", "jitter", "run_on_start", "fail_after",
 }, outputKeys...)
 
 // service decodes one service's table.
@@ -43,7 +45,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	get := t.get
 
 	if v := get("type"); v != nil {
-		s.Type = Type(l.oneOf(file, key("type"), v, string(Simple), string(Oneshot)))
+		s.Type = Type(l.oneOf(file, key("type"), v, string(Simple), string(Oneshot), string(Cron)))
 	}
 
 	// The environment first: command, working_dir and ready expand against it.
@@ -108,6 +110,9 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	if v := get("ready"); v != nil {
 		s.Ready = l.ready(file, key("ready"), v, env)
 	}
+	if v := get("health"); v != nil {
+		s.Health = l.health(file, key("health"), v, env)
+	}
 	if v := get("restart"); v != nil {
 		s.Restart = RestartPolicy(l.oneOf(file, key("restart"), v, string(RestartNo), string(RestartOnFailure), string(RestartAlways)))
 	}
@@ -155,6 +160,7 @@ func (l *loader) service(cfg *Config, file, name string, line int, t *table) *Se
 	s.Output = l.output(cfg, file, prefix, get, env)
 	s.LogPrefix = s.Output.Format != FormatRaw
 	l.privileges(cfg, file, prefix, t, s, env)
+	l.cronJob(file, prefix, t, s)
 	s.Env = env.list()
 	return s
 }
@@ -204,16 +210,37 @@ func (l *loader) ready(file, key string, n *node, env *environment) *ReadyCheck 
 	}
 	l.known(file, key+".", t, append(slices.Clone(readyKinds), "interval", "timeout")...)
 	r := &ReadyCheck{Interval: DefaultReadyInterval, Timeout: DefaultReadyTimeout}
-	var kinds []string
-	for _, k := range readyKinds {
+	var ok bool
+	if r.Kind, r.Target, r.Argv, r.Line, ok = l.checkKind(file, key, n, t, readyKinds, env); !ok {
+		return nil
+	}
+	l.positive(file, key, t, "interval", &r.Interval)
+	l.positive(file, key, t, "timeout", &r.Timeout)
+	return r
+}
+
+// positive reads t's duration name, if there, into d: one more than 0.
+func (l *loader) positive(file, key string, t *table, name string, d *time.Duration) {
+	if v := t.get(name); v != nil {
+		*d = l.duration(file, key+"."+name, v, *d)
+		if *d == 0 {
+			l.errorf(file, v.line, key+"."+name, "must be more than 0")
+		}
+	}
+}
+
+// checkKind reads the one key of t, among kinds, that says what a ready or health check does:
+// its kind, and its target (a URL, an address, a path) or command.
+func (l *loader) checkKind(file, key string, n *node, t *table, kinds []string, env *environment) (kind ReadyKind, target string, argv []string, line int, ok bool) {
+	found := 0
+	for _, k := range kinds {
 		v := t.get(k)
 		if v == nil {
 			continue
 		}
-		kinds = append(kinds, k)
-		r.Kind = ReadyKind(k)
-		r.Line = v.line
-		switch r.Kind {
+		found++
+		kind, line = ReadyKind(k), v.line
+		switch kind {
 		case ReadyNotify:
 			if v.kind != kindBool {
 				l.wrongType(file, key+".notify", v, "true")
@@ -221,34 +248,24 @@ func (l *loader) ready(file, key string, n *node, env *environment) *ReadyCheck 
 				l.errorf(file, v.line, key+".notify", "set it to true, or remove the ready check")
 			}
 		case ReadyExec:
-			r.Argv = l.command(file, key+".exec", v, env)
+			argv = l.command(file, key+".exec", v, env)
+		case HealthWatchdog:
+			// A duration, read by health.
 		default:
-			s, ok := l.str(file, key+"."+k, v)
-			if !ok {
+			s, isStr := l.str(file, key+"."+k, v)
+			if !isStr {
 				// Already reported: checking the URL too would report the key twice.
 				continue
 			}
-			r.Target = l.expand(file, key+"."+k, v.line, s, env)
-			if r.Kind == ReadyHTTP && !strings.HasPrefix(r.Target, "http://") && !strings.HasPrefix(r.Target, "https://") {
-				l.errorf(file, v.line, key+".http", "want an http:// or https:// URL, got %q", r.Target)
+			target = l.expand(file, key+"."+k, v.line, s, env)
+			if kind == ReadyHTTP && !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
+				l.errorf(file, v.line, key+".http", "want an http:// or https:// URL, got %q", target)
 			}
 		}
 	}
-	if len(kinds) != 1 {
-		l.errorf(file, n.line, key, "want exactly one of %s, got %d", strings.Join(readyKinds, ", "), len(kinds))
-		return nil
+	if found != 1 {
+		l.errorf(file, n.line, key, "want exactly one of %s, got %d", strings.Join(kinds, ", "), found)
+		return "", "", nil, 0, false
 	}
-	if v := t.get("interval"); v != nil {
-		r.Interval = l.duration(file, key+".interval", v, r.Interval)
-		if r.Interval == 0 {
-			l.errorf(file, v.line, key+".interval", "must be more than 0")
-		}
-	}
-	if v := t.get("timeout"); v != nil {
-		r.Timeout = l.duration(file, key+".timeout", v, r.Timeout)
-		if r.Timeout == 0 {
-			l.errorf(file, v.line, key+".timeout", "must be more than 0")
-		}
-	}
-	return r
+	return kind, target, argv, line, true
 }

@@ -104,6 +104,8 @@ func (f *fakeBackend) Act(ctx context.Context, req Request) (string, error) {
 	return f.actMsg, f.actErr
 }
 
+func (f *fakeBackend) Metrics() []byte { return []byte("# TYPE fake gauge\nfake 1\n") }
+
 func (f *fakeBackend) Logs(name string, n int) ([][]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -1118,7 +1120,7 @@ func TestHTTP(t *testing.T) {
 		{name: "bare line feeds", setup: func(f *fakeBackend) { f.ready = true },
 			request: "GET /readyz HTTP/1.1\nHost: x\n\n", status: 200, wantBody: `{"ok":true,"reason":""}` + "\n"},
 		{name: "status", request: "GET /status HTTP/1.1\r\nHost: x\r\n\r\n", status: 200, wantBody: statusBody},
-		{name: "not found", request: "GET / HTTP/1.1\r\n\r\n", status: 404, wantBody: `{"error":"not found: try /readyz, /healthz or /status"}` + "\n"},
+		{name: "not found", request: "GET / HTTP/1.1\r\n\r\n", status: 404, wantBody: `{"error":"not found: try /readyz, /healthz, /status or /metrics"}` + "\n"},
 		{name: "POST", request: "POST /readyz HTTP/1.1\r\nContent-Length: 0\r\n\r\n", status: 405, wantBody: `{"error":"only GET"}` + "\n"},
 		{name: "garbage", request: "hello there\r\n\r\n", status: 400, wantBody: `{"error":"bad request"}` + "\n"},
 		{name: "binary garbage", request: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", closeWrite: true, status: 400, wantBody: `{"error":"bad request"}` + "\n"},
@@ -1135,7 +1137,7 @@ func TestHTTP(t *testing.T) {
 		{name: "HEAD not ready", setup: func(f *fakeBackend) { f.ready, f.readyWhy = false, "web is starting" },
 			request: "HEAD /readyz HTTP/1.1\r\n\r\n", status: 503, wantBody: `{"ok":false,"reason":"web is starting"}` + "\n", head: true},
 		{name: "HEAD status", request: "HEAD /status HTTP/1.1\r\n\r\n", status: 200, wantBody: statusBody, head: true},
-		{name: "HEAD not found", request: "HEAD /nope HTTP/1.1\r\n\r\n", status: 404, wantBody: `{"error":"not found: try /readyz, /healthz or /status"}` + "\n", head: true},
+		{name: "HEAD not found", request: "HEAD /nope HTTP/1.1\r\n\r\n", status: 404, wantBody: `{"error":"not found: try /readyz, /healthz, /status or /metrics"}` + "\n", head: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f.set(func(g *fakeBackend) {

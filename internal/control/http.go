@@ -160,6 +160,14 @@ func (s *HTTPServer) handle(conn net.Conn) {
 			status = 503
 		}
 		answer(status, map[string]any{"ok": ok, "reason": why})
+	case "/metrics":
+		body := s.backend.Metrics()
+		head := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n", metricsContentType, len(body))
+		if headOnly {
+			body = nil
+		}
+		_, _ = quiet(conn).Write(append([]byte(head), body...))
+		linger(conn)
 	case "/status":
 		services, err := s.backend.Status(nil)
 		if err != nil {
@@ -168,9 +176,12 @@ func (s *HTTPServer) handle(conn net.Conn) {
 		}
 		answer(200, map[string]any{"version": Version, "services": services})
 	default:
-		answer(404, map[string]any{"error": "not found: try /readyz, /healthz or /status"})
+		answer(404, map[string]any{"error": "not found: try /readyz, /healthz, /status or /metrics"})
 	}
 }
+
+// metricsContentType is the Prometheus text exposition format's (package metrics).
+const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 var statusText = map[int]string{200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
 

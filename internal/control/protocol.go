@@ -41,6 +41,9 @@ const (
 	CmdSignal  = "signal"
 	CmdLogs    = "logs"
 	CmdReload  = "reload"
+	// CmdRun starts a run of cron jobs now.
+	CmdRun     = "run"
+	CmdMetrics = "metrics"
 )
 
 // Request is what `uno ctl` asks.
@@ -73,15 +76,17 @@ type Reply struct {
 	Services []ServiceStatus `json:"services,omitempty"`
 	// Line is one output line of a logs stream; Done ends the stream.
 	Line string `json:"line,omitempty"`
-	Done bool   `json:"done,omitempty"`
+	// Metrics is the Prometheus text exposition, for CmdMetrics.
+	Metrics string `json:"metrics,omitempty"`
+	Done    bool   `json:"done,omitempty"`
 }
 
 // ServiceStatus is one service as `uno ctl status --json` shows it. Its fields are a stable
 // schema (docs/control.md): fields may be added, none renamed or removed within a version.
 type ServiceStatus struct {
 	Name  string `json:"name"`
-	Type  string `json:"type"`  // simple, oneshot, or program (single-program mode)
-	State string `json:"state"` // waiting, starting, running, backoff, stopping, completed, exited, failed, stopped
+	Type  string `json:"type"`  // simple, oneshot, cron, or program (single-program mode)
+	State string `json:"state"` // waiting, scheduled, starting, running, backoff, stopping, completed, exited, failed, stopped
 	Ready bool   `json:"ready"`
 	// Essential services decide the container's health and readiness.
 	Essential bool `json:"essential"`
@@ -91,6 +96,45 @@ type ServiceStatus struct {
 	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`
 	Restarts      int       `json:"restarts"`
 	LastExit      *Exit     `json:"last_exit,omitempty"`
+	// Health is the health check's verdict on the current run: "" (no check, or not ready yet),
+	// starting, healthy or unhealthy; HealthFailures the failed checks in a row that count, and
+	// HealthError the last failed check's error.
+	Health         string `json:"health,omitempty"`
+	HealthFailures int    `json:"health_failures,omitempty"`
+	HealthError    string `json:"health_error,omitempty"`
+	// Status is the service's last STATUS= on its notify socket.
+	Status string `json:"status,omitempty"`
+	// Cron is set for a cron job (type cron).
+	Cron *CronStatus `json:"cron,omitempty"`
+}
+
+// CronStatus is a cron job's schedule and record.
+type CronStatus struct {
+	Schedule    string `json:"schedule"`
+	Timezone    string `json:"timezone"`
+	Concurrency string `json:"concurrency"`
+	// NextRun is when the next run is due (jitter included); zero when none is.
+	NextRun time.Time `json:"next_run,omitzero"`
+	// LastRunStart is when the last run started; LastRun is how it ended.
+	LastRunStart time.Time `json:"last_run_start,omitzero"`
+	LastRun      *CronRun  `json:"last_run,omitempty"`
+	// Runs counts runs started (or tried); Failures the failed ones, Timeouts those stopped
+	// for their timeout (counted as failures too), Skips the due runs skipped because one
+	// still went (concurrency forbid).
+	Runs     int `json:"runs"`
+	Failures int `json:"failures"`
+	Skips    int `json:"skips"`
+	Timeouts int `json:"timeouts"`
+	// ExtraRuns are the runs going beside the job's own (concurrency allow).
+	ExtraRuns int `json:"extra_runs,omitempty"`
+}
+
+// CronRun is how a cron job's run ended.
+type CronRun struct {
+	DurationSeconds float64 `json:"duration_seconds"`
+	// Result is "success", or what went wrong ("exit 1", "timed out: killed by SIGTERM").
+	Result string `json:"result"`
+	Code   int    `json:"code"`
 }
 
 // Exit is how a run ended.

@@ -41,6 +41,8 @@ type Backend interface {
 	Logs(name string, n int) ([][]byte, error)
 	// Follow delivers a service's new output lines until cancel is called.
 	Follow(name string) (lines <-chan []byte, cancel func(), err error)
+	// Metrics is the Prometheus text exposition of uno's metrics.
+	Metrics() []byte
 }
 
 // LogFiles is what a Backend whose services may have log files answers too.
@@ -52,7 +54,7 @@ type LogFiles interface {
 }
 
 // readOnly are the commands a member of the socket's group (--socket-group) may send.
-var readOnly = []string{CmdStatus, CmdReady, CmdHealth}
+var readOnly = []string{CmdStatus, CmdReady, CmdHealth, CmdMetrics}
 
 // requestTimeout bounds reading a request and an action: a client that connects and says
 // nothing must not hold a goroutine for ever.
@@ -276,7 +278,7 @@ func (s *Server) handle(conn *net.UnixConn) {
 		}
 		ok, why := probe()
 		reply(Reply{OK: ok, Message: why})
-	case CmdStart, CmdStop, CmdRestart, CmdSignal, CmdReload:
+	case CmdStart, CmdStop, CmdRestart, CmdSignal, CmdReload, CmdRun:
 		_ = conn.SetDeadline(time.Now().Add(actionTimeout))
 		ctx, cancel := context.WithTimeout(s.ctx, actionTimeout)
 		defer cancel()
@@ -286,6 +288,8 @@ func (s *Server) handle(conn *net.UnixConn) {
 			return
 		}
 		reply(Reply{OK: true, Message: msg})
+	case CmdMetrics:
+		reply(Reply{OK: true, Metrics: string(s.backend.Metrics())})
 	case CmdLogs:
 		s.logs(conn, req, reply, fail, func() error { return writeErr })
 	default:

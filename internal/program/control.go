@@ -23,6 +23,11 @@ type single struct {
 	startedAt time.Time
 	exit      *reaper.Exit
 	exitAt    time.Time
+	// draining is set by the first SIGTERM with a drain: not ready from then on.
+	draining bool
+	// For the metrics (metrics.go).
+	version   string
+	signalsTo map[string]uint64
 }
 
 func (p *single) started(pid int) {
@@ -63,6 +68,12 @@ func (p *single) Status(names []string) ([]control.ServiceStatus, error) {
 
 func (p *single) Ready() (bool, string) {
 	st := p.status()
+	p.mu.Lock()
+	draining := p.draining
+	p.mu.Unlock()
+	if draining && st.Ready {
+		return false, "not ready: uno is draining before the stop"
+	}
 	if st.Ready {
 		return true, "ready: " + p.name + " is running"
 	}
@@ -70,11 +81,11 @@ func (p *single) Ready() (bool, string) {
 }
 
 func (p *single) Health() (bool, string) {
-	ok, why := p.Ready()
-	if ok {
+	st := p.status()
+	if st.Ready {
 		return true, "healthy: " + p.name + " is running"
 	}
-	return false, "un" + why[len("not "):]
+	return false, "unhealthy: " + p.name + " is " + st.State
 }
 
 func (p *single) Act(_ context.Context, req control.Request) (string, error) {

@@ -56,6 +56,12 @@ type Config struct {
 	// TermGroupOnExit sends SIGTERM (through Rewrites) to the program's process group when the
 	// program exits, without waiting (dumb-init's setsid mode).
 	TermGroupOnExit bool
+	// Drain holds the first SIGTERM this long before it is forwarded, uno not ready meanwhile
+	// (/readyz 503), so that an engine takes the container out of its endpoints first; a
+	// second one goes at once.
+	Drain time.Duration
+	// Version is uno's, for uno_build_info.
+	Version string
 
 	// ExitZero lists exit statuses reported as 0 (-e).
 	ExitZero []int
@@ -73,7 +79,7 @@ type Config struct {
 	LogOrphans bool
 
 	// Socket is the control socket's path, "" for none; SocketGroup a gid given read-only
-	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz and /status.
+	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz, /status and /metrics.
 	Socket      string
 	SocketGroup int
 	HTTPAddr    string
@@ -148,16 +154,34 @@ func Run(cfg Config) int {
 		log.Debug("cannot change directory to /", "err", err)
 	}
 	status := newSingle(cfg.Argv, r)
+	status.version = cfg.Version
 	status.started(pid)
 	stopControl := boot.Control{Socket: cfg.Socket, SocketGroup: cfg.SocketGroup, HTTPAddr: cfg.HTTPAddr,
 		Delay: socketDelay, Log: log}.Serve(status)
 
 	toGroup := cfg.Pgroup || cfg.Setsid
 	var exit reaper.Exit
+	var drained <-chan time.Time
 	for running := true; running; {
 		select {
+		case <-drained:
+			drained = nil
+			log.Info("drain over; forwarding the stop signal")
+			status.forwarded(syscall.SIGTERM)
+			forward(cfg, log, r, pid, toGroup, syscall.SIGTERM)
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
+			if sig == syscall.SIGTERM && cfg.Drain > 0 {
+				if status.startDrain() {
+					log.Info("draining: not ready; the program gets SIGTERM after the drain", "drain", cfg.Drain)
+					drained = time.After(cfg.Drain)
+					continue
+				}
+				if drained != nil {
+					log.Info("second SIGTERM: drain skipped")
+					drained = nil
+				}
+			}
 			if ignoreOnce[sig] {
 				delete(ignoreOnce, sig)
 				log.Debug("ignored signal caused by giving up the terminal", "signal", signals.Name(sig))
@@ -167,6 +191,7 @@ func Run(cfg Config) int {
 				// Caught in the moment before uno discarded it for itself: it was about uno.
 				continue
 			}
+			status.forwarded(sig)
 			forward(cfg, log, r, pid, toGroup, sig)
 		case exit = <-exited:
 			running = false

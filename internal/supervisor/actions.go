@@ -96,6 +96,9 @@ func (sv *Supervisor) handleControl(cr controlRequest) {
 		}
 		answer(fmt.Sprintf("sent %s to %s", signals.Name(sig), names(targets)), nil)
 		return
+	case control.CmdRun:
+		answer(sv.runNow(targets))
+		return
 	case control.CmdStop:
 		// Stopping what the main program depends on would stop the main program too, and the
 		// container would run on without it, its status lost: refuse, as for main itself.
@@ -124,6 +127,7 @@ func (sv *Supervisor) operatorStop(targets []*service) func() (bool, string, err
 	set := sv.withDependents(targets)
 	// The answer names what this request stops, not what had already ended.
 	var stopping []*service
+	sv.stopExtraRuns(set)
 	for _, s := range set {
 		s.held = true
 		s.restartPending = false
@@ -184,8 +188,10 @@ func (sv *Supervisor) operatorStart(targets []*service, restart bool) func() (bo
 	return func() (bool, string, error) {
 		for _, s := range targets {
 			switch s.state {
+			case Scheduled:
+				// A cron job is started when its schedule is.
 			case Running, Completed:
-				if !current[s] && s.run == runs[s] {
+				if !current[s] && s.run == runs[s] && s.cfg.Cron == nil {
 					return false, "", nil // still the run from before the request
 				}
 			case Failed, Exited, Stopped:

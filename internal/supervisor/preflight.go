@@ -33,12 +33,19 @@ func CheckNotifySockets(cfg *config.Config, runtimeDir string) error {
 	}
 	var errs []error
 	for _, s := range cfg.Services {
-		if s.Ready == nil || s.Ready.Kind != config.ReadyNotify {
+		if !s.UsesNotify() {
 			continue
+		}
+		line, key := 0, "health.watchdog"
+		if s.Health != nil && s.Health.Kind == config.HealthWatchdog {
+			line = s.Health.Line
+		}
+		if s.Ready != nil && s.Ready.Kind == config.ReadyNotify {
+			line, key = s.Ready.Line, "ready.notify"
 		}
 		path := filepath.Join(base, notifyDirWorst, s.Name+".sock")
 		if len(path) > maxSocketPath {
-			errs = append(errs, &config.PosError{File: s.File, Line: s.Ready.Line, Key: s.Key("ready.notify"),
+			errs = append(errs, &config.PosError{File: s.File, Line: line, Key: s.Key(key),
 				Msg: fmt.Sprintf("the notify socket's path %s is up to %d bytes: a socket address holds %d; shorten the service's name",
 					path, len(path), maxSocketPath)})
 		}
@@ -57,6 +64,11 @@ func CheckCommands(cfg *config.Config) error {
 		}
 		if err := checkCommand(s, "command", s.CommandLine, s.Command); err != nil {
 			errs = append(errs, err)
+		}
+		if h := s.Health; h != nil && h.Kind == config.ReadyExec {
+			if err := checkCommand(s, "health.exec", h.Line, h.Argv); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if r := s.Ready; r != nil && r.Kind == config.ReadyExec {
 			if err := checkCommand(s, "ready.exec", r.Line, r.Argv); err != nil {

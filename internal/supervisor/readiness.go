@@ -20,29 +20,7 @@ import (
 // probe runs the readiness check of s's current run until it passes or times out.
 func (sv *Supervisor) probe(s *service) {
 	r := s.cfg.Ready
-	var check probe.Check
-	switch r.Kind {
-	case config.ReadyHTTP:
-		var err error
-		if check, err = probe.HTTP(r.Target); err != nil {
-			check = func(context.Context) error { return err }
-		}
-	case config.ReadyTCP:
-		check = probe.TCP(r.Target)
-	case config.ReadyFile:
-		// A relative path is the service's, as an exec check's is; never uno's directory.
-		path := r.Target
-		if !filepath.IsAbs(path) && s.cfg.Dir != "" {
-			path = filepath.Join(s.cfg.Dir, path)
-		}
-		check = probe.File(path)
-	case config.ReadyExec:
-		spec := spawn.Spec{Argv: r.Argv, Env: s.cfg.Env, Dir: s.cfg.Dir}
-		if s.cfg.User != nil {
-			spec.Credential = s.cfg.User.Credential()
-		}
-		check = probe.Exec(sv.reaper, spec)
-	}
+	check := sv.check(s, r.Kind, r.Target, r.Argv)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancelProbe = cancel
 	run := s.run
@@ -75,6 +53,33 @@ func (sv *Supervisor) probe(s *service) {
 	}()
 }
 
+// check is one attempt of an http, tcp, file or exec check of s (readiness or health).
+func (sv *Supervisor) check(s *service, kind config.ReadyKind, target string, argv []string) probe.Check {
+	switch kind {
+	case config.ReadyHTTP:
+		check, err := probe.HTTP(target)
+		if err != nil {
+			return func(context.Context) error { return err }
+		}
+		return check
+	case config.ReadyTCP:
+		return probe.TCP(target)
+	case config.ReadyFile:
+		// A relative path is the service's, as an exec check's is; never uno's directory.
+		if !filepath.IsAbs(target) && s.cfg.Dir != "" {
+			target = filepath.Join(s.cfg.Dir, target)
+		}
+		return probe.File(target)
+	case config.ReadyExec:
+		spec := spawn.Spec{Argv: argv, Env: s.cfg.Env, Dir: s.cfg.Dir}
+		if s.cfg.User != nil {
+			spec.Credential = s.cfg.User.Credential()
+		}
+		return probe.Exec(sv.reaper, spec)
+	}
+	return func(context.Context) error { return fmt.Errorf("bug: no %s check", kind) }
+}
+
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
@@ -85,7 +90,7 @@ func later(a, b time.Time) time.Time {
 func (sv *Supervisor) makeNotifyDir() error {
 	needed := false
 	for _, s := range sv.services {
-		if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
+		if s.cfg.UsesNotify() {
 			needed = true
 		}
 	}
@@ -152,6 +157,7 @@ func (sv *Supervisor) listenNotify(s *service) error {
 	}
 	s.notifier = n
 	go n.Messages(func(m probe.Message) {
+		sv.notifyMessage(s, m)
 		if m.Vars["READY"] != "1" {
 			return
 		}
@@ -159,6 +165,9 @@ func (sv *Supervisor) listenNotify(s *service) error {
 		// fromRun, run there too, to check that the sender is that run's: a leftover of an earlier
 		// run, or any process of the service's uid that finds the socket, must not make it ready.
 		sv.events <- readyEvent{svc: s, run: -1, fromRun: func() bool {
+			if s.cfg.Ready == nil || s.cfg.Ready.Kind != config.ReadyNotify {
+				return false // a watchdog's socket: readiness is another check's
+			}
 			if m.From(s.pid) {
 				return true
 			}

@@ -86,7 +86,7 @@ func (sv *Supervisor) planReload(cfg *config.Config) (*reloadPlan, error) {
 		}
 	}
 	for _, s := range sv.services {
-		if !s.cfg.Main && !keep[s.name()] {
+		if !s.cfg.Main && !keep[s.name()] && (s.job == nil || s.job.parent == nil) {
 			p.removed = append(p.removed, s.name())
 		}
 	}
@@ -131,6 +131,9 @@ func (sv *Supervisor) applyReload(p *reloadPlan) {
 	for _, name := range append(slices.Clone(p.changed), p.restarted...) {
 		s := sv.byName[name]
 		s.held = false
+		if s.state.active() && sv.letRunFinish(s) {
+			continue
+		}
 		if s.state.active() {
 			s.restartPending = true
 			sv.stopSet[s] = true
@@ -159,10 +162,21 @@ func sameDefinition(a, b *config.Service) bool {
 	strip := func(s *config.Service) config.Service {
 		c := *s
 		c.File, c.Line, c.CommandLine = "", 0, 0
+		if c.Health != nil {
+			h := *c.Health
+			h.Line = 0
+			c.Health = &h
+		}
 		if c.Ready != nil {
 			r := *c.Ready
 			r.Line = 0
 			c.Ready = &r
+		}
+		if c.Cron != nil {
+			// The zone is compared by name: each load makes a new *time.Location.
+			cr := *c.Cron
+			cr.Line, cr.Location = 0, nil
+			c.Cron = &cr
 		}
 		c.DependsOn = slices.Clone(c.DependsOn)
 		for i := range c.DependsOn {

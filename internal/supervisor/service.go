@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,8 @@ const (
 	Failed State = "failed"
 	// Stopped: stopped by uno, or never started because uno was stopping.
 	Stopped State = "stopped"
+	// Scheduled: a cron job waiting for its next due time (cron.go).
+	Scheduled State = "scheduled"
 )
 
 // active reports whether a process of the service may be running.
@@ -89,6 +92,19 @@ type service struct {
 	restartAt    *time.Timer
 	killAt       *time.Timer // the SIGKILL at stop_timeout, then the give-up after it
 	stopSignalAt time.Time
+
+	// job is set for a cron job, and for each extra run of one (cron.go).
+	job *cronJob
+	health healthState // health.go
+	// unhealthyEnd is the failed check's error when the last run was stopped for its health.
+	unhealthyEnd string
+	// notifyStatus is the service's last STATUS= on its notify socket. runPid (the current
+	// run's pid, 0 between runs) and pingedAt (its last WATCHDOG=1, Unix ns) are shared with
+	// the socket's goroutine (health.go).
+	notifyStatus string
+	runPid       atomic.Int64
+	pingedAt     atomic.Int64
+	stats        serviceStats // metrics.go
 }
 
 func (s *service) name() string { return s.cfg.Name }

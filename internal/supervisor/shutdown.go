@@ -32,13 +32,17 @@ func (sv *Supervisor) shutdown(code int, reason string) {
 	}
 	sv.stopping = true
 	sv.exitCode = code
-	grace := sv.opts.Config.Grace
+	grace := sv.graceLeft()
+	if sv.drainTimer != nil {
+		sv.drainTimer.Stop()
+	}
 	sv.graceDeadline = time.Now().Add(grace)
 	sv.graceTimer = time.AfterFunc(grace, func() { sv.events <- graceEvent{} })
 	sv.log.Info("stopping services", "reason", reason, "grace", grace)
+	sv.stoppingUpstream(reason)
 	for _, s := range sv.services {
 		sv.cancelRestart(s)
-		if s.state == Waiting || s.state == Backoff {
+		if s.state == Waiting || s.state == Backoff || s.state == Scheduled {
 			sv.transition(s, EvCancel, Stopped)
 		}
 	}
@@ -67,7 +71,7 @@ func (sv *Supervisor) stopNext() {
 			delete(sv.stopSet, s)
 			continue
 		}
-		if s.state == Waiting || s.state == Backoff {
+		if s.state == Waiting || s.state == Backoff || s.state == Scheduled {
 			sv.cancelRestart(s)
 			sv.transition(s, EvCancel, Stopped)
 			continue
@@ -94,6 +98,7 @@ func (sv *Supervisor) dependentsRunning(s *service) bool {
 // stop sends sig to s's process group and arms the kill after its stop timeout, which never
 // reaches past the grace deadline.
 func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
+	sv.stopHealth(s)
 	if s.cancelProbe != nil {
 		s.cancelProbe()
 		s.cancelProbe = nil
@@ -142,6 +147,9 @@ func (sv *Supervisor) giveUp(s *service) {
 	s.killAt = nil
 	s.lastEnd = time.Now()
 	s.pid = 0
+	if sv.jobStopped(s, EvGiveUp) {
+		return
+	}
 	sv.transition(s, EvGiveUp, Stopped)
 	sv.afterStop(s)
 }

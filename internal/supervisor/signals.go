@@ -23,13 +23,10 @@ func (sv *Supervisor) signal(sig syscall.Signal) {
 		return
 	}
 	if slices.Contains(stopOn, sig) {
-		sv.log.Info("stopping on signal", "signal", signals.Name(sig))
-		sv.stopBySignal = true
-		if sv.main != nil {
-			// The main program gets the signal uno got, as in single-program mode.
-			sv.main.stopOverride = sig
+		if sv.drain(sig) {
+			return
 		}
-		sv.shutdown(0, signals.Name(sig))
+		sv.stopOnSignal(sig)
 		return
 	}
 	if sig == syscall.SIGPIPE {
@@ -59,11 +56,23 @@ func (sv *Supervisor) signal(sig syscall.Signal) {
 	}
 }
 
+// stopOnSignal stops the container for sig.
+func (sv *Supervisor) stopOnSignal(sig syscall.Signal) {
+	sv.log.Info("stopping on signal", "signal", signals.Name(sig))
+	sv.stopBySignal = true
+	if sv.main != nil {
+		// The main program gets the signal uno got, as in single-program mode.
+		sv.main.stopOverride = sig
+	}
+	sv.shutdown(0, signals.Name(sig))
+}
+
 func (sv *Supervisor) forward(s *service, sig syscall.Signal) {
 	if err := sv.reaper.Signal(s.pid, false, sig); err != nil {
 		sv.log.Debug("cannot forward signal", "service", s.name(), "signal", signals.Name(sig), "err", err)
 		return
 	}
+	sv.forwarded[signals.Name(sig)]++
 	// Debug, not info: engines pass on signals of their own (runc forwards its runtime's SIGURG),
 	// and with several services each would make one line per service.
 	sv.log.Debug("forwarded signal", "service", s.name(), "signal", signals.Name(sig), "pid", s.pid)

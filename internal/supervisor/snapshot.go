@@ -10,6 +10,7 @@ import (
 
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/control"
+	"github.com/uno-init/uno/internal/metrics"
 )
 
 // This file is the supervisor's side of `uno ctl`: the backend the control socket calls, whose
@@ -22,17 +23,33 @@ type snapshot struct {
 	ready, healthy bool
 	readyWhy       string
 	healthWhy      string
+
+	// metrics are the figures for /metrics (metrics.go); the orphans and the output counts
+	// are read at each request.
+	metrics metrics.Snapshot
 }
 
 // publish records the current state for the control socket's readers.
 func (sv *Supervisor) publish() {
-	snap := &snapshot{services: make([]control.ServiceStatus, 0, len(sv.services))}
+	snap := &snapshot{services: make([]control.ServiceStatus, 0, len(sv.services)), metrics: metrics.Snapshot{
+		Version: sv.opts.Version, States: stateNames, Forwarded: cloneCounts(sv.forwarded),
+		Services: make([]metrics.Service, 0, len(sv.services)),
+	}}
 	var notReady, unhealthy []string
 	for _, s := range sv.services {
+		if s.job != nil && s.job.parent != nil {
+			continue // an extra run of a cron job: the job's status counts it
+		}
 		st := control.ServiceStatus{
 			Name: s.name(), Type: string(s.cfg.Type), State: string(s.state),
-			Ready: s.state == Running || s.state == Completed, Essential: s.cfg.Essential,
+			Ready: (s.state == Running && s.health.status != healthUnhealthy) || s.state == Completed, Essential: s.cfg.Essential,
 			Pid: s.pid, StartedAt: s.startedAt, Restarts: s.restarts,
+			Health: s.health.status, HealthFailures: s.health.failures, HealthError: s.health.lastError,
+			Status: s.notifyStatus,
+		}
+		if s.cfg.Cron != nil {
+			st.Cron = sv.cronStatus(s)
+			st.Ready = s.state == Scheduled || s.state.active() // its schedule runs
 		}
 		if s.cfg.Main {
 			st.Type = "main"
@@ -41,11 +58,21 @@ func (sv *Supervisor) publish() {
 			st.LastExit = &control.Exit{Code: s.code, Description: s.lastDescription(), At: s.lastEnd}
 		}
 		snap.services = append(snap.services, st)
+		snap.metrics.Services = append(snap.metrics.Services, s.metrics(st.Ready))
 		if !s.cfg.Essential || s.removed {
 			continue
 		}
 		if !st.Ready {
-			notReady = append(notReady, s.name()+" is "+string(s.state))
+			why := s.name() + " is " + string(s.state)
+			if s.state == Running {
+				why = s.name() + " is unhealthy"
+			}
+			notReady = append(notReady, why)
+		}
+		if s.health.status == healthUnhealthy && s.state == Running {
+			unhealthy = append(unhealthy, fmt.Sprintf("%s is unhealthy (%d checks failed in a row, last: %s)", s.name(), s.health.failures, s.health.lastError))
+		} else if s.health.failed && s.state.stopping() {
+			unhealthy = append(unhealthy, fmt.Sprintf("%s is being stopped: unhealthy (last check: %s)", s.name(), s.health.lastError))
 		}
 		switch s.state {
 		case Backoff:
@@ -53,6 +80,9 @@ func (sv *Supervisor) publish() {
 		case Failed:
 			unhealthy = append(unhealthy, fmt.Sprintf("%s failed (%s)", s.name(), s.lastDescription()))
 		}
+	}
+	if sv.draining() {
+		notReady = []string{"uno is draining before the stop"}
 	}
 	if sv.stopping {
 		notReady = []string{"uno is stopping"}
@@ -62,6 +92,7 @@ func (sv *Supervisor) publish() {
 	snap.readyWhy = summary("ready", "not ready", notReady, len(sv.services))
 	snap.healthWhy = summary("healthy", "unhealthy", unhealthy, len(sv.services))
 	sv.snapshot.Store(snap)
+	sv.reportUpstream(snap)
 }
 
 func summary(good, bad string, problems []string, n int) string {
@@ -75,6 +106,8 @@ func (s *service) lastDescription() string {
 	switch {
 	case s.notReady:
 		return "not ready in time"
+	case s.unhealthyEnd != "":
+		return "unhealthy: " + s.unhealthyEnd
 	case s.lastExit != nil:
 		return s.lastExit.String()
 	case s.code != 0:
@@ -128,6 +161,10 @@ func (b backend) Ready() (bool, string) {
 func (b backend) Health() (bool, string) {
 	snap := b.sv.snapshot.Load()
 	return snap.healthy, snap.healthWhy
+}
+
+func (b backend) Metrics() []byte {
+	return b.sv.renderMetrics(b.sv.snapshot.Load())
 }
 
 func (b backend) Logs(name string, n int) ([][]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -54,7 +55,9 @@ func (sv *Supervisor) startWaiting() {
 			}
 			break
 		}
-		if ready {
+		if ready && s.cfg.Cron != nil {
+			sv.scheduleJob(s)
+		} else if ready {
 			sv.start(s)
 			if sv.stopping {
 				return
@@ -68,6 +71,8 @@ func (sv *Supervisor) start(s *service) {
 	s.run++
 	s.notReady = false
 	s.ready = false
+	s.health = healthState{gen: s.health.gen}
+	s.notifyStatus = ""
 	spec := spawn.Spec{
 		Argv:   s.cfg.Command,
 		Env:    s.cfg.Env,
@@ -104,7 +109,7 @@ func (sv *Supervisor) start(s *service) {
 		spec.Env = append(slices.Clip(spec.Env), extra...)
 	}
 	// The notify socket before the output pipes: a failure here then has nothing to close.
-	if s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify {
+	if s.cfg.UsesNotify() {
 		if err := sv.listenNotify(s); err != nil {
 			sv.log.Error("cannot create the notify socket", "service", s.name(), "err", err)
 			s.code = 1
@@ -112,6 +117,11 @@ func (sv *Supervisor) start(s *service) {
 			return
 		}
 		spec.Env = append(slices.Clip(spec.Env), "NOTIFY_SOCKET="+s.notifier.Path)
+		if h := s.cfg.Health; h != nil && h.Kind == config.HealthWatchdog {
+			// No WATCHDOG_PID: the pid is not known before the fork, and sd_watchdog_enabled
+			// takes a missing one as meant for the process that reads it.
+			spec.Env = append(spec.Env, "WATCHDOG_USEC="+strconv.FormatInt(h.Interval.Microseconds(), 10))
+		}
 	}
 	var closeAfterStart []*os.File
 	var output *logmux.Run
@@ -156,6 +166,8 @@ func (sv *Supervisor) start(s *service) {
 		return
 	}
 	s.pid, s.startedAt = pid, time.Now()
+	s.pingedAt.Store(0)
+	s.runPid.Store(int64(pid))
 	sv.transition(s, EvStarted, Starting)
 	sv.log.Info("service started", "service", s.name(), "pid", pid)
 	run := s.run
@@ -206,11 +218,15 @@ func (sv *Supervisor) becomeReady(s *service) {
 	if s.cfg.Ready != nil {
 		sv.log.Info("service ready", "service", s.name(), "after", time.Since(s.startedAt).Round(time.Millisecond))
 	}
+	if s.cfg.Health != nil {
+		sv.startHealth(s)
+	}
 	sv.startWaiting()
 }
 
 // exited handles the end of s's current run.
 func (sv *Supervisor) exited(s *service, e reaper.Exit) {
+	sv.stopHealth(s)
 	if s.cancelProbe != nil {
 		s.cancelProbe()
 		s.cancelProbe = nil
@@ -226,18 +242,31 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	s.lastExit = &e
 	s.lastEnd = time.Now()
 	s.code = e.Code()
-	if s.notReady {
+	if s.notReady || s.health.failed {
 		s.code = 1
 	}
+	s.unhealthyEnd = ""
+	if s.health.failed {
+		s.unhealthyEnd = s.health.lastError
+	}
+	s.stats.exited(exitReason(s))
 	attrs := []any{"service", s.name(), "pid", s.pid, "status", e.String()}
 	if uptime := time.Since(s.startedAt); uptime > 0 {
 		attrs = append(attrs, "uptime", uptime.Round(time.Millisecond))
 	}
 	s.pid = 0
+	s.runPid.Store(0)
 	if s.state.stopping() {
 		sv.log.Info("service stopped", attrs...)
+		if sv.jobStopped(s, EvExited) {
+			return
+		}
 		if s.notReady && !sv.stopping && !s.removed && !s.restartPending {
 			sv.afterRun(s, EvExited, false) // a failed start: the restart policy decides
+			return
+		}
+		if sv.healthFailedRun(s) {
+			sv.afterRun(s, EvExited, false) // on_failure decides (health.go)
 			return
 		}
 		sv.transition(s, EvExited, Stopped)
@@ -270,9 +299,17 @@ func (sv *Supervisor) afterStop(s *service) {
 // afterRun decides what follows a run that ended (or could not start): completion, a restart,
 // or the end of the service, which for an essential one is the end of the container.
 func (sv *Supervisor) afterRun(s *service, ev Event, success bool) {
+	if ev == EvStartFailed {
+		s.stats.exited(exitStartFailed)
+		s.unhealthyEnd = ""
+	}
 	if sv.stopping {
 		sv.transition(s, ev, Stopped)
 		sv.stopNext()
+		return
+	}
+	if s.cfg.Cron != nil && s.job != nil {
+		sv.jobRunEnded(s, ev, success)
 		return
 	}
 	if s.cfg.Type == config.Oneshot && success {
@@ -287,6 +324,10 @@ func (sv *Supervisor) afterRun(s *service, ev Event, success bool) {
 		restart = true
 	case config.RestartOnFailure:
 		restart = !success
+	}
+	if s.health.failed {
+		// on_failure, not the restart policy, says whether an unhealthy run restarts.
+		restart = s.cfg.Health.OnFailure == config.OnFailureRestart
 	}
 	if s.cfg.Main {
 		restart = false

@@ -36,6 +36,8 @@ const (
 	EvCancel Event = "cancel"
 	// EvRearm: an operator's start or a reload makes the service start again from scratch.
 	EvRearm Event = "rearm"
+	// EvSchedule: a cron job's dependencies hold, or its run ended: it waits for its next time.
+	EvSchedule Event = "schedule"
 )
 
 // eventMeaning says what each event is, for the generated docs.
@@ -53,6 +55,7 @@ var eventMeaning = []struct {
 	{EvDependencyFailed, "a dependency ended without reaching its condition"},
 	{EvCancel, "uno stops, or an operator stops the service, before its next run"},
 	{EvRearm, "an operator's start or a reload makes the service start again from scratch"},
+	{EvSchedule, "a cron job's dependencies hold: it waits for its next due time (cron jobs only)"},
 }
 
 // transition is one legal move.
@@ -112,6 +115,20 @@ var Transitions = []transition{
 	{Exited, EvRearm, Waiting},
 	{Failed, EvRearm, Waiting},
 	{Stopped, EvRearm, Waiting},
+
+	// Cron jobs (cron.go): a run's end, or a failed start, goes back to the schedule; failures
+	// in a row past fail_after end an essential job.
+	{Waiting, EvSchedule, Scheduled},
+	{Scheduled, EvStarted, Starting},
+	{Scheduled, EvStartFailed, Scheduled},
+	{Scheduled, EvStartFailed, Failed},
+	{Scheduled, EvCancel, Stopped},
+	{Scheduled, EvRearm, Waiting},
+	{Running, EvExited, Scheduled},
+	{Stopping, EvExited, Scheduled},
+	{Killing, EvExited, Scheduled},
+	{Killing, EvGiveUp, Scheduled},
+	{Killing, EvGiveUp, Failed},
 }
 
 // legal reports whether the table has the move.

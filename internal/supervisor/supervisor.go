@@ -39,7 +39,7 @@ type Options struct {
 	// Reaper, if set, is used instead of a new one (a process must have only one).
 	Reaper *reaper.Reaper
 	// Socket is the control socket's path ("" for none); SocketGroup a gid given read-only
-	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz and /status.
+	// access, or -1. HTTPAddr, if set, serves /readyz, /healthz, /status and /metrics.
 	Socket      string
 	SocketGroup int
 	HTTPAddr    string
@@ -54,6 +54,10 @@ type Options struct {
 	// Mux, if set, carries the services' output instead of a new one on Stdout and Stderr, so
 	// that the caller can write uno's own lines through it (Mux.Writer) without splitting theirs.
 	Mux *logmux.Mux
+	// Version is uno's, for uno_build_info.
+	Version string
+	// Upstream, if set, is the manager uno reports its readiness to (upstream.go).
+	Upstream Upstream
 }
 
 // Supervisor is one run of a set of services.
@@ -81,6 +85,8 @@ type Supervisor struct {
 	snapshot atomic.Pointer[snapshot]
 
 	notifyDir string
+	// forwarded counts the signals passed on to services, by name, for the metrics.
+	forwarded map[string]uint64
 
 	stopping      bool
 	hurried       bool
@@ -88,6 +94,13 @@ type Supervisor struct {
 	exitCode      int
 	graceDeadline time.Time
 	graceTimer    *time.Timer
+
+	cron cronScheduler
+	// drainStart is when the drain began (drain.go); zero if none did.
+	drainStart time.Time
+	drainTimer *time.Timer
+	// up is the socket to uno's own manager (NOTIFY_SOCKET), if it has one.
+	up *upstream
 }
 
 // Events sent to the supervisor's goroutine. run is the service's run they belong to: events of
@@ -141,6 +154,7 @@ func newSupervisor(opts Options) *Supervisor {
 		sigs:       make(chan os.Signal, 256),
 		control:    make(chan controlRequest),
 		stopSet:    map[*service]bool{},
+		forwarded:  map[string]uint64{},
 	}
 }
 
@@ -203,6 +217,8 @@ func (sv *Supervisor) run() int {
 	}
 	defer sv.removeNotifyDir()
 
+	sv.openUpstream()
+	defer sv.closeUpstream()
 	sv.publish()
 	// Before any service starts, with every signal already caught: a script may wait for uno
 	// ctl to answer and then signal.
@@ -214,6 +230,7 @@ func (sv *Supervisor) run() int {
 	for {
 		// Before each wait: actions under way may be done, and readers see the latest state.
 		sv.checkWaiters()
+		sv.armCron()
 		sv.publish()
 		if sv.stopping && sv.allEnded() {
 			break
@@ -225,6 +242,8 @@ func (sv *Supervisor) run() int {
 			sv.handle(ev)
 		case cr := <-sv.control:
 			sv.handleControl(cr)
+		case <-sv.cron.wake:
+			sv.cronWoke()
 		}
 		if !sv.stopping && sv.allEnded() && !sv.anyHeld() {
 			log.Info("every service has ended")
@@ -234,6 +253,7 @@ func (sv *Supervisor) run() int {
 	if sv.graceTimer != nil {
 		sv.graceTimer.Stop()
 	}
+	sv.closeCron()
 	sv.sweepLeftovers()
 	sv.flushOutput()
 
@@ -287,6 +307,16 @@ func (sv *Supervisor) handle(ev any) {
 		if ev.run == ev.svc.run && ev.svc.state == Killing {
 			sv.giveUp(ev.svc)
 		}
+	case cronTimeoutEvent:
+		sv.jobTimedOut(ev)
+	case healthEvent:
+		sv.healthResult(ev)
+	case notifyEvent:
+		sv.notified(ev)
+	case upstreamPing:
+		sv.pingUpstream()
+	case drainEvent:
+		sv.drainOver()
 	case graceEvent:
 		if !sv.hurried {
 			sv.log.Warn("grace period over; killing every service left", "grace", sv.opts.Config.Grace)

@@ -35,6 +35,11 @@ const usage = `usage: testprog COMMAND [args]
   status              print signal mask, ignored signals, pgid, sid and foreground group
   flood N TAG         write N lines "TAG SEQ payload" to stdout as fast as it can, and the
                       same count of lines "TAG SEQ err" to stderr every 100th line
+  serve-health ADDR MARKS HANG
+                      answer HTTP on ADDR with 200, or, while the file HANG exists, never;
+                      append "serving" to MARKS once listening
+  watchdog MARKS      send WATCHDOG=1 to $NOTIFY_SOCKET every $WATCHDOG_USEC/4 until MARKS.stop
+                      exists, WATCHDOG=trigger once MARKS.trigger does ($FLOOD: a flood first)
   notify MARKS        append "notify ready" to MARKS, send READY=1 to $NOTIFY_SOCKET, sleep
   family LOG          catch every signal and append "prog got N" to LOG for each; start a
                       member of its process group that does the same as "member got N"
@@ -78,6 +83,10 @@ func main() {
 		flood(atoi(args[0]), args[1])
 	case "notify":
 		notifyReady(args[0])
+	case "watchdog":
+		watchdog(args[0])
+	case "serve-health":
+		serveHealth(args[0], args[1], args[2])
 	case "family":
 		family(args[0], "prog")
 	case "member":
