@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -43,7 +42,7 @@ func Version() string {
 // invocation is what a command line asks for.
 type invocation struct {
 	cfg   program.Config
-	level slog.Level
+	level ulog.Level
 	// print and printErr, when set, are written to stdout and stderr and uno exits 0 (--version,
 	// --help: each tool has its own habit of where they go).
 	print, printErr string

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/testkit"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // TestMetricsWhileTheStateChanges: the metrics and the status are read from other goroutines
@@ -44,7 +44,7 @@ essential = false
 	sigs := make(chan os.Signal, 4)
 	var out testkit.Buffer
 	mux := logmux.New(io.Discard, io.Discard, logmux.Options{Names: Names(cfg)})
-	sv := newSupervisor(Options{Config: cfg, Log: slog.New(&recorder{}), Stdout: &out, Stderr: &out, RuntimeDir: dir,
+	sv := newSupervisor(Options{Config: cfg, Log: ulogtest.FromSlog(&recorder{}), Stdout: &out, Stderr: &out, RuntimeDir: dir,
 		Reaper: sharedReaper(), Signals: sigs, Mux: mux, Version: "test"})
 	done := make(chan int, 1)
 	go func() { done <- sv.run() }()
