@@ -26,7 +26,7 @@ func TestMetricsWhileTheStateChanges(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`
 [services.a]
 command = ["sh", "-c", "echo out; echo err >&2; exec sleep 1000"]
-health = { exec = ["true"], interval = "5ms" }
+health = { exec = ["true"], interval = "10ms" }
 
 [services.b]
 command = ["sh", "-c", "echo bye; exit 1"]
