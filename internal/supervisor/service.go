@@ -94,7 +94,7 @@ type service struct {
 	stopSignalAt time.Time
 
 	// job is set for a cron job, and for each extra run of one (cron.go).
-	job *cronJob
+	job    *cronJob
 	health healthState // health.go
 	// unhealthyEnd is the failed check's error when the last run was stopped for its health.
 	unhealthyEnd string
