@@ -63,7 +63,7 @@ func exitReason(s *service) string {
 
 var stateNames = func() []string {
 	var out []string
-	for _, st := range []State{Waiting, Starting, Running, Backoff, Stopping, Killing, Completed, Exited, Failed, Stopped} {
+	for _, st := range []State{Waiting, Starting, Running, Backoff, Stopping, Killing, Completed, Exited, Failed, Stopped, Scheduled} {
 		out = append(out, string(st))
 	}
 	return out
