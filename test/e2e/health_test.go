@@ -315,3 +315,23 @@ health = { watchdog = "300ms" }
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 }
+
+// TestNotifyUnsupportedFloodLogsOnce: a service that sends MAINPID= (not supported) in a flood
+// gets one warning for its run, not one per datagram: uno's log is not the service's to fill
+// (fresh-eyes review: 2,000 datagrams gave 2,000 warnings).
+func TestNotifyUnsupportedFloodLogsOnce(t *testing.T) {
+	needRoot(t)
+	p, marks := startServices(t, startOpts{mode: asPID1, env: []string{"FLOOD=2000", "FLOOD_MSG=MAINPID=1\nEXTEND_TIMEOUT_USEC=1\nWATCHDOG=1"}}, `
+[services.app]
+command = ["@TESTPROG@", "watchdog", "${MARKS}"]
+health = { watchdog = "300ms" }
+`, "--no-socket")
+	waitMark(t, marks, "watchdog_300000")
+	// The flood was sent before the mark; STATUS=pinging after it; its warning, once read.
+	waitLog(t, p, "not supported")
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	if n := strings.Count(p.stderr.String(), "not supported"); n != 1 {
+		t.Errorf("%d warnings for one run's flood, want 1", n)
+	}
+}
