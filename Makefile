@@ -5,6 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 BIN      := bin/uno
 # Async preemption off: see cmd/uno/main.go. -s -w: a smaller binary, nothing lost for users.
 LDFLAGS  := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
+            -X=github.com/uno-init/uno/internal/signals.preemptOffLinked=1 \
             -X=github.com/uno-init/uno/internal/cli.version=$(VERSION)
 export CGO_ENABLED = 0
 export GOFLAGS    += -buildvcs=false

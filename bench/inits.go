@@ -61,7 +61,7 @@ func supervisors(o options) []supervisor {
 			for _, name := range sortedKeys(services) {
 				fmt.Fprintf(&conf, "[program:%s]\ncommand=%s\nautorestart=false\nstartsecs=0\nredirect_stderr=true\n"+
 					"stdout_logfile=%s/%s.log\nstdout_logfile_maxbytes=0\nstdout_logfile_backups=0\nstopwaitsecs=10\n\n",
-					name, strings.Join(services[name], " "), outDir, name)
+					name, shellJoin(services[name]), outDir, name) // shlex-quoted, as supervisord splits it
 			}
 			path := filepath.Join(dir, "supervisord.conf")
 			must(os.WriteFile(path, []byte(conf.String()), 0o644))

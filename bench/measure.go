@@ -35,6 +35,11 @@ func benchSize(o options, r *report) {
 
 // benchStartup: wall time of `INIT -- /bin/true`, minus /bin/true's own.
 func benchStartup(o options, r *report) {
+	startupMetric(o, r, "startup", "Start-up: INIT -- /bin/true, minus /bin/true alone")
+}
+
+// startupMetric measures benchStartup's figure into the metric id.
+func startupMetric(o options, r *report, id, title string) {
 	type entry struct {
 		name string
 		argv []string
@@ -63,7 +68,7 @@ func benchStartup(o options, r *report) {
 		}
 	}
 	base := median(samples["/bin/true alone"])
-	m := r.metric("startup", "Start-up: INIT -- /bin/true, minus /bin/true alone", "ms", lower, "tini")
+	m := r.metric(id, title, "ms", lower, "tini")
 	m.note = fmt.Sprintf("/bin/true alone: %.2f ms (median of %d runs); each figure below has it subtracted.", base, len(samples["/bin/true alone"]))
 	for _, s := range singles(o) {
 		v := samples[s.name]
@@ -233,10 +238,16 @@ func lastLine(s string) string {
 
 // benchSignals: from kill(init, SIGUSR1) to the program's handler answering.
 func benchSignals(o options, r *report) {
-	p50 := r.metric("signal-p50", fmt.Sprintf("Signal latency, kill(init) to the program's handler, median of %d", o.signals), "µs", lower, "tini")
-	p99 := r.metric("signal-p99", fmt.Sprintf("Signal latency, 99th percentile of %d", o.signals), "µs", lower, "tini")
+	signalMetrics(o, r, "", "", o.signals)
+}
+
+// signalMetrics measures benchSignals' figures from n signals per init into the metrics
+// signal-p50 and signal-p99 with suffix added to their ids and where to their titles.
+func signalMetrics(o options, r *report, suffix, where string, n int) {
+	p50 := r.metric("signal-p50"+suffix, fmt.Sprintf("Signal latency%s, kill(init) to the program's handler, median of %d", where, n), "µs", lower, "tini")
+	p99 := r.metric("signal-p99"+suffix, fmt.Sprintf("Signal latency%s, 99th percentile of %d", where, n), "µs", lower, "tini")
 	got := map[string][]float64{}
-	per := max(o.signals/o.rounds, 1)
+	per := max(n/o.rounds, 1)
 	for range o.rounds {
 		for _, s := range shuffled(singles(o)) {
 			argv := s.args(o.self, "helper", "sigrecv")

@@ -231,6 +231,13 @@ func describeMachine(o options) []string {
 		}
 	}
 	out = append(out, fmt.Sprintf("%d CPUs", runtime.NumCPU()))
+	// The machine may be shared: its load says how far to trust the absolute figures (the ratios
+	// within one run hold up better).
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(data)); len(f) >= 3 {
+			out = append(out, "load average "+strings.Join(f[:3], " ")+" at the start")
+		}
+	}
 	if kv := readKV("/proc/meminfo"); kv["MemTotal"] > 0 {
 		out = append(out, fmt.Sprintf("%.0f GiB RAM", kv["MemTotal"]/1024/1024))
 	}

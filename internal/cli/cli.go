@@ -81,7 +81,7 @@ func (inv *invocation) services() bool {
 type personality struct {
 	name  string
 	parse func(args []string, env lookupFunc) (*invocation, error)
-	usage string
+	usage func() string
 	// usageExit is the exit status for a usage error: uno's 2, or the peer's own.
 	usageExit int
 }
@@ -119,7 +119,7 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", p.name, err)
 		var ue *usageError
 		if errors.As(err, &ue) {
-			fmt.Fprint(stderr, p.usage)
+			fmt.Fprint(stderr, p.usage())
 		}
 		return p.usageExit
 	}
@@ -128,14 +128,24 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, inv.printErr)
 		return 0
 	}
+	early := signals.Begun() // started by internal/earlycatch's init, in the binary
 	if inv.check {
+		if early != nil {
+			early.Stop()
+		}
 		return check(inv, stdout, stderr)
 	}
 	// From here on uno runs something. Every catchable signal is caught first, before anything
 	// that takes time: none sent from now on is lost or kills uno, and one that comes before the
 	// program exists waits in sigs until it does (docs/compatibility.md, "Signals at start-up").
-	sigs := make(chan os.Signal, signalQueue)
-	signals.CatchAll(sigs, !inv.cfg.ResetSignals)
+	var sigs chan os.Signal
+	if early != nil {
+		early.Wait(!inv.cfg.ResetSignals)
+		sigs = early.C
+	} else {
+		sigs = make(chan os.Signal, signalQueue)
+		signals.CatchAll(sigs, !inv.cfg.ResetSignals)
+	}
 	// uno moves to / once its programs run, so that it never holds a mount busy (as dumb-init);
 	// whatever is relative is made absolute first.
 	if err := inv.absolutePaths(); err != nil {

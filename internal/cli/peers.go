@@ -67,7 +67,7 @@ const tiniUsage = `usage: tini [-h] [-s] [-p SIGNAL] [-v] [-w] [-g] [-e EXIT_COD
 This is uno (` + "`uno --help`" + ` under its own name) running as tini.
 `
 
-var tiniPersonality = personality{name: "tini", parse: parseTini, usage: tiniUsage, usageExit: 1}
+var tiniPersonality = personality{name: "tini", parse: parseTini, usage: func() string { return tiniUsage }, usageExit: 1}
 
 func parseTini(args []string, env lookupFunc) (*invocation, error) {
 	inv := &invocation{socketGroup: -1}
@@ -154,7 +154,7 @@ const dumbInitUsage = `usage: dumb-init [option] program [args...]
 This is uno (` + "`uno --help`" + ` under its own name) running as dumb-init.
 `
 
-var dumbInitPersonality = personality{name: "dumb-init", parse: parseDumbInit, usage: dumbInitUsage, usageExit: 1}
+var dumbInitPersonality = personality{name: "dumb-init", parse: parseDumbInit, usage: func() string { return dumbInitUsage }, usageExit: 1}
 
 // dumbInitMaxSignal is the highest signal dumb-init's -r accepts.
 const dumbInitMaxSignal = 31
@@ -246,7 +246,7 @@ const catatonitUsage = `usage: catatonit [-ghLPV] [--] program [args...]
 This is uno (` + "`uno --help`" + ` under its own name) running as catatonit.
 `
 
-var catatonitPersonality = personality{name: "catatonit", parse: parseCatatonit, usage: catatonitUsage, usageExit: 1}
+var catatonitPersonality = personality{name: "catatonit", parse: parseCatatonit, usage: func() string { return catatonitUsage }, usageExit: 1}
 
 func parseCatatonit(args []string, env lookupFunc) (*invocation, error) {
 	inv := &invocation{level: slog.LevelError}

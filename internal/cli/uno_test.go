@@ -45,7 +45,7 @@ func TestParseCheckOptions(t *testing.T) {
 	if inv, err := parseUno([]string{"check", "-f", "Procfile"}, env()); err != nil || inv.procfile != "Procfile" {
 		t.Errorf("check -f: %+v, %v", inv, err)
 	}
-	if inv, err := parseUno([]string{"check", "--help"}, env()); err != nil || inv.print != unoPersonality.usage {
+	if inv, err := parseUno([]string{"check", "--help"}, env()); err != nil || inv.print != unoPersonality.usage() {
 		t.Errorf("check --help: %v, %q", err, inv.print)
 	}
 	if _, err := parseUno([]string{"check", "-g"}, env()); err == nil || err.Error() != "unknown option -g" {

@@ -4,10 +4,12 @@
 package config
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -122,6 +124,15 @@ func (l *loader) output(cfg *Config, file, prefix string, get func(string) *node
 				// directory exists (a volume mounted later).
 				l.warnings = append(l.warnings, (&PosError{File: file, Line: v.line, Key: key("log_file"),
 					Msg: filepath.Dir(o.File) + " is not a directory: the lines go to uno's output until it is"}).Error())
+			} else if msg := notRegular(o.File); msg != "" {
+				if plantable(filepath.Dir(o.File)) {
+					// Someone else may have put it there, and may again to fail every
+					// reload: a warning; uno refuses it at run time either way.
+					l.warnings = append(l.warnings, (&PosError{File: file, Line: v.line, Key: key("log_file"),
+						Msg: msg + "; the lines go to uno's output until it is"}).Error())
+				} else {
+					l.errorf(file, v.line, key("log_file"), "%s", msg)
+				}
 			}
 		}
 		o.MaxSize, o.MaxFiles = DefaultLogMaxSize, DefaultLogMaxFiles
@@ -242,4 +253,42 @@ func (l *loader) checkLogFiles(cfg *Config) {
 		}
 		seen[s.Output.File] = s
 	}
+}
+
+// notRegular says why an existing path cannot be a log file, or "" if it can (or does not exist
+// yet). uno rotates a log file by renaming it (as root, log_file = "/dev/null" would rename the
+// container's /dev/null away) and, at run time, refuses symlinks and anything not a regular file.
+func notRegular(path string) string {
+	st, err := os.Lstat(path)
+	if err != nil || st.Mode().IsRegular() {
+		return ""
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return path + " is a symlink, which uno does not follow at a log path: name the file itself (without log_file, lines go to uno's stdout)"
+	}
+	kind := "not a regular file"
+	switch t := st.Mode().Type(); {
+	case t&fs.ModeDir != 0:
+		kind = "a directory"
+	case t&fs.ModeCharDevice != 0:
+		kind = "a character device"
+	case t&fs.ModeDevice != 0:
+		kind = "a block device"
+	case t&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case t&fs.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return path + " is " + kind + ", not a regular file: uno rotates a log file by renaming it"
+}
+
+// plantable says whether someone other than uno's user may create files in dir: it belongs to
+// another user, or others may write to it.
+func plantable(dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return true
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0
 }

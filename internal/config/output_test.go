@@ -1,9 +1,12 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -104,5 +107,62 @@ func TestParseSize(t *testing.T) {
 		if _, ok := ParseSize(s); ok {
 			t.Errorf("ParseSize(%q) succeeded", s)
 		}
+	}
+}
+
+// TestLogFileMustBeARegularFile: a log_file that exists as something else than a regular file is
+// an error, found by uno check: uno rotates by renaming (log_file = "/dev/null" as root would
+// rename the container's /dev/null away at the first rotation) and never follows a symlink.
+func TestLogFileMustBeARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link.log")
+	if err := os.Symlink(filepath.Join(dir, "target.log"), link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.log")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	regular := filepath.Join(dir, "regular.log")
+	if err := os.WriteFile(regular, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/dev/null":   "/dev/null is a character device, not a regular file: uno rotates a log file by renaming it",
+		"/dev/stdout": "/dev/stdout is a symlink, which uno does not follow at a log path: name the file itself (without log_file, lines go to uno's stdout)",
+		link:          link + " is a symlink, which uno does not follow at a log path: name the file itself (without log_file, lines go to uno's stdout)",
+		fifo:          fifo + " is a named pipe, not a regular file: uno rotates a log file by renaming it",
+		dir:           dir + " is a directory, not a regular file: uno rotates a log file by renaming it",
+	} {
+		d, _, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\nlog_file = \"" + path + "\"\n"})
+		if got := errorLines(d, err); !slices.Equal(got, []string{"uno.toml:3: services.a.log_file: " + want}) {
+			t.Errorf("%s:\n got %q\nwant %q", path, got, want)
+		}
+	}
+	if _, _, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\nlog_file = \"" + regular + "\"\n"}); err != nil {
+		t.Errorf("a regular file: %v", err)
+	}
+	// In a directory another user owns, that user may have planted it, and could fail every
+	// reload so: a warning (uno refuses it at run time).
+	if os.Geteuid() != 0 {
+		return
+	}
+	theirs := filepath.Join(dir, "theirs")
+	if err := os.Mkdir(theirs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(theirs, "api.log")
+	if err := os.Symlink("/etc/passwd", planted); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg, err := loadFiles(t, map[string]string{"uno.toml": "[services.a]\ncommand = \"a\"\nlog_file = \"" + planted + "\"\n"})
+	if err != nil {
+		t.Fatalf("a symlink in another user's directory: %v", err)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], planted+" is a symlink") {
+		t.Errorf("warnings %q", cfg.Warnings)
 	}
 }

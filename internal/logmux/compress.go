@@ -16,8 +16,10 @@ import (
 // log file, and one temporary file, NAME.gz-tmp.
 func (f *logFile) compressor() {
 	defer close(f.compressed)
-	failed := map[uint64]bool{} // inodes that could not be compressed: left as they are
 	for range f.kick {
+		// Inodes that could not be compressed this round: left as they are until the next
+		// rotation's, when the cause (a full disk) may be gone.
+		failed := map[uint64]bool{}
 		for {
 			in, ino, ok := f.nextToCompress(failed)
 			if !ok {
@@ -56,7 +58,8 @@ func (f *logFile) nextToCompress(failed map[uint64]bool) (*os.File, uint64, bool
 		return nil, 0, false
 	}
 	for k := 1; k <= f.maxFiles; k++ {
-		in, err := os.Open(f.rotatedName(k, false))
+		// Not a planted symlink (to a secret, which would end up in a .gz others can read).
+		in, err := openRegular(f.rotatedName(k, false), os.O_RDONLY, 0)
 		if err != nil {
 			continue
 		}
@@ -81,9 +84,24 @@ func (f *logFile) findLocked(ino uint64) int {
 	return 0
 }
 
+// gzipFile compresses in to a new file out, with in's mode and owner. A file already at out is
+// removed first, and out created exclusively: a symlink planted there is never followed.
 func gzipFile(in *os.File, out string) error {
-	w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(in.Fd()), &st); err != nil {
+		return err
+	}
+	if err := os.Remove(out); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, os.FileMode(st.Mode)&0o600)
 	if err != nil {
+		return err
+	}
+	// The log's owner and mode, which its admin may have set (0600, a log reader's group).
+	_ = w.Chown(int(st.Uid), int(st.Gid))
+	if err := w.Chmod(os.FileMode(st.Mode) & 0o666); err != nil {
+		w.Close()
 		return err
 	}
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)

@@ -53,6 +53,11 @@ type copier struct {
 
 	// cut: the last piece handed on was cut from a line not yet ended, so that EOF must end it.
 	cut bool
+	// inLine: the last piece read was cut for size or a stall (not at a "\r"), so that the next
+	// is the same line's, which log_rate lets through or drops as it did the first piece
+	// (lineDropped), without counting it again: the limit is on lines, and a line let through
+	// comes whole.
+	inLine, lineDropped bool
 	// since is when the oldest byte kept in the read buffer was read.
 	since time.Time
 	// deadline is the read deadline set on r; it is cleared lazily, when it expires.
@@ -143,19 +148,32 @@ func (c *copier) consume(kept, n int) (int, bool) {
 	if ends := c.pieceEnds(data, kept); len(ends) > 0 {
 		last := ends[len(ends)-1]
 		c.svc.counters[c.stream].lines.Add(uint64(len(ends)))
-		admitted := ends
+		admitted, from := ends, 0
 		var report uint64
 		if c.lim != nil {
+			// The first end may end a line whose first piece was already let through or not.
+			cont := 0
+			if c.inLine {
+				cont = 1
+			}
 			var k int
-			k, report = c.lim.take(len(ends))
-			c.svc.dropped.Add(uint64(len(ends) - k))
-			admitted = ends[:k]
+			k, report = c.lim.take(len(ends) - cont)
+			c.svc.dropped.Add(uint64(len(ends) - cont - k))
+			admitted = ends[:cont+k]
+			if c.inLine && c.lineDropped {
+				// Its end goes with it; the lines after it start at ends[0].
+				from, admitted = ends[0], ends[1:1+k]
+				for i := range admitted {
+					admitted[i] -= from
+				}
+			}
 		}
+		c.inLine = false
 		if len(admitted) > 0 {
 			upto := admitted[len(admitted)-1]
-			c.hist.addPieces(data[:upto], admitted)
+			c.hist.addPieces(data[from:from+upto], admitted)
 			if !c.raw {
-				c.writePieces(data[:upto], admitted)
+				c.writePieces(data[from:from+upto], admitted)
 			}
 		}
 		// After the lines let through, which came before those dropped.
@@ -237,7 +255,11 @@ func (c *copier) cutKept(kept int, full bool) int {
 	}
 	piece := data[:at]
 	c.svc.counters[c.stream].lines.Add(1)
-	ok, report := c.admit()
+	ok, report := c.admitPiece()
+	c.inLine, c.lineDropped = true, !ok
+	// The lines dropped came before this one, whose next pieces must follow it: the summary
+	// goes first, not into the middle of the line.
+	c.writeDropped(report)
 	if ok {
 		c.hist.add(piece)
 		if !c.raw {
@@ -246,7 +268,6 @@ func (c *copier) cutKept(kept int, full bool) int {
 			c.dest.mu.yield()
 		}
 	}
-	c.writeDropped(report)
 	c.cut = true
 	return copy(data, data[at:])
 }
@@ -261,7 +282,7 @@ func (c *copier) finish(kept int) {
 		}
 	}()
 	if kept == 0 {
-		if c.cut && !c.raw && c.f.format != config.FormatRaw {
+		if c.cut && !c.raw && c.f.format != config.FormatRaw && !(c.inLine && c.lineDropped) {
 			c.bufs.out = c.appendPiece(c.bufs.out[:0], nil, last, c.timestamp())
 			c.emit(c.bufs.out)
 		}
@@ -269,7 +290,7 @@ func (c *copier) finish(kept int) {
 	}
 	line := c.bufs.read[:kept]
 	c.svc.counters[c.stream].lines.Add(1)
-	ok, report := c.admit()
+	ok, report := c.admitPiece()
 	defer c.writeDropped(report)
 	if !ok {
 		return
@@ -280,6 +301,15 @@ func (c *copier) finish(kept int) {
 	}
 	c.bufs.out = c.appendPiece(c.bufs.out[:0], line, last, c.timestamp())
 	c.emit(c.bufs.out)
+}
+
+// admitPiece decides on a piece cut from a line, or a line's last piece: the same as on the
+// line's first piece if it continues one, else it takes a line from the rate limit.
+func (c *copier) admitPiece() (bool, uint64) {
+	if c.lim != nil && c.inLine {
+		return !c.lineDropped, 0
+	}
+	return c.admit()
 }
 
 // admit takes one line from the rate limit, if any, and returns a summary count that is due,

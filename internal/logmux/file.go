@@ -114,9 +114,16 @@ func (f *logFile) release() {
 	}
 }
 
-// openLocked opens (creating) the file for appending.
+// logFileMode is the mode of a log file uno creates: services log tokens more often than they
+// should, so not for every user to read.
+const logFileMode = 0o640
+
+// openLocked opens (creating) the file for appending. uno is often root, and the log directory
+// may belong to the service's user: a symlink planted at the path is not followed (it could
+// point at /etc/passwd), nor is anything but a regular file written (a FIFO would block the
+// open for ever).
 func (f *logFile) openLocked() bool {
-	file, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o644)
+	file, err := openRegular(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, logFileMode)
 	if err != nil {
 		f.failLocked("cannot open log file", err)
 		return false
@@ -231,10 +238,42 @@ func (f *logFile) write(p []byte) int {
 	return written
 }
 
-// samePathLocked says whether the path still names the open file.
+// samePathLocked says whether the path still names the open file (and not a symlink to it).
 func (f *logFile) samePathLocked() bool {
 	var st syscall.Stat_t
-	return syscall.Stat(f.path, &st) == nil && st.Ino == f.ino
+	return syscall.Lstat(f.path, &st) == nil && st.Ino == f.ino
+}
+
+// errNotRegular is a log path that names something else than a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens path without following a symlink at its last component, without blocking
+// on a FIFO or a device, and fails unless it is a regular file of one link: a hard link to
+// another file (/etc/passwd) is as much a plant as a symlink.
+func openRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
+	file, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, perm)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			err = fmt.Errorf("%s is a symlink, not followed: %w", path, err)
+		}
+		return nil, err
+	}
+	st, err := file.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w (%v)", path, errNotRegular, st.Mode().Type())
+	} else if sys, ok := st.Sys().(*syscall.Stat_t); err == nil && ok && sys.Nlink > 1 {
+		err = fmt.Errorf("%s has %d hard links: not used, it may be another file", path, sys.Nlink)
+	}
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	// O_NONBLOCK was for the open only: writes to a regular file block as they always do.
+	if err := syscall.SetNonblock(int(file.Fd()), false); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return file, nil
 }
 
 // rotatedName is NAME.k, or NAME.k.gz.
@@ -270,10 +309,20 @@ func (f *logFile) rotateLocked() bool {
 		// The file is kept; the next attempt comes with the next lines past the limit.
 		return false
 	}
+	// The new file gets the old one's owner and mode, which its admin may have set.
+	var st syscall.Stat_t
+	statErr := syscall.Fstat(int(f.f.Fd()), &st)
 	f.f.Close()
 	f.f = nil
 	f.kickCompressor()
-	return f.openLocked()
+	if !f.openLocked() {
+		return false
+	}
+	if statErr == nil {
+		_ = f.f.Chown(int(st.Uid), int(st.Gid))
+		_ = f.f.Chmod(os.FileMode(st.Mode) & 0o666)
+	}
+	return true
 }
 
 func (f *logFile) kickCompressor() {

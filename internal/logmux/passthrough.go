@@ -1,6 +1,9 @@
 package logmux
 
 import (
+	"math"
+	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/uno-init/uno/internal/jsonwire"
@@ -224,6 +227,7 @@ func (s *scanner) digits() int {
 }
 
 func (s *scanner) number() bool {
+	from := s.at
 	s.take('-')
 	if s.take('0') {
 		// no leading zeros
@@ -233,7 +237,8 @@ func (s *scanner) number() bool {
 	if s.take('.') && s.digits() == 0 {
 		return false
 	}
-	if s.at < len(s.data) && (s.data[s.at] == 'e' || s.data[s.at] == 'E') {
+	exp := s.at < len(s.data) && (s.data[s.at] == 'e' || s.data[s.at] == 'E')
+	if exp {
 		s.at++
 		if !s.take('+') {
 			s.take('-')
@@ -241,6 +246,12 @@ func (s *scanner) number() bool {
 		if s.digits() == 0 {
 			return false
 		}
+	}
+	// Valid JSON, but a number beyond float64 (1e999) is refused by encoding/json and
+	// serde_json, and a shipper would drop the whole line for it: not merged.
+	if exp || s.at-from > 300 {
+		f, _ := strconv.ParseFloat(string(s.data[from:s.at]), 64)
+		return !math.IsInf(f, 0)
 	}
 	return true
 }
@@ -266,10 +277,21 @@ func (s *scanner) str() (escaped, ok bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.at++
 			case 'u':
-				if len(s.data)-s.at < 5 || !isHex4(s.data[s.at+1:s.at+5]) {
+				r, ok := s.hex4()
+				if !ok {
 					return false, false
 				}
-				s.at += 5
+				// A lone UTF-16 surrogate is refused by serde_json (Vector's): merged only
+				// as a pair.
+				if utf16.IsSurrogate(r) {
+					if r >= 0xDC00 || !s.take('\\') || !s.take('u') {
+						return false, false
+					}
+					s.at--
+					if low, ok := s.hex4(); !ok || low < 0xDC00 || low > 0xDFFF {
+						return false, false
+					}
+				}
 			default:
 				return false, false
 			}
@@ -286,6 +308,16 @@ func (s *scanner) str() (escaped, ok bool) {
 		}
 	}
 	return false, false
+}
+
+// hex4 reads the four hex digits after the 'u' at s.at and moves past them.
+func (s *scanner) hex4() (rune, bool) {
+	if len(s.data)-s.at < 5 || !isHex4(s.data[s.at+1:s.at+5]) {
+		return 0, false
+	}
+	v, _ := strconv.ParseUint(string(s.data[s.at+1:s.at+5]), 16, 32)
+	s.at += 5
+	return rune(v), true
 }
 
 func isHex4(b []byte) bool {

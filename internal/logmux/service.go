@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uno-init/uno/internal/config"
 )
@@ -204,7 +205,8 @@ func (m *Mux) FileTail(name string, n int) ([][]byte, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%s has no log_file", name)
 	}
-	f, err := os.Open(path)
+	// Neither a FIFO (which would block the open) nor a symlink planted at the path.
+	f, err := openRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +231,19 @@ func (m *Mux) FileTail(name string, n int) ([][]byte, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
-	lines := bytes.Split(data, []byte("\n"))
+	var lines [][]byte
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		// A long line (raw output keeps its lines whole) in pieces, as Tail has them: each
+		// goes in one message of the control protocol, which has a bound.
+		for len(line) > readSize {
+			at := readSize
+			for i := 0; i < utf8.UTFMax-1 && !utf8.RuneStart(line[at]); i++ {
+				at--
+			}
+			lines = append(lines, line[:at])
+			line = line[at:]
+		}
+		lines = append(lines, line)
+	}
 	return lines[max(len(lines)-n, 0):], nil
 }

@@ -39,7 +39,8 @@ d_seconds_count{service="a"} 4
 }
 
 func TestRenderHasEveryFamilyOnce(t *testing.T) {
-	text := string(Render(&Snapshot{Version: "v", States: []string{"running"}, Services: []Service{{Name: "a", State: "running"}}}))
+	text := string(Render(&Snapshot{Version: "v", States: []string{"running"}, Services: []Service{{Name: "a", State: "running"}},
+		Cron: []CronJob{{Name: "j", Results: map[string]uint64{"failure": 2}, Skips: 1, NextRun: 1.5}}}))
 	for _, f := range series {
 		if n := strings.Count(text, "# TYPE "+f.name+" "); n != 1 {
 			t.Errorf("%s: %d TYPE lines", f.name, n)
@@ -47,6 +48,17 @@ func TestRenderHasEveryFamilyOnce(t *testing.T) {
 	}
 	if !strings.Contains(text, `uno_service_state{service="a",state="running"} 1`) {
 		t.Errorf("no state sample:\n%s", text)
+	}
+	// Every result is there, 0 or not; a job that has not run has no last run.
+	for _, want := range []string{`uno_cron_runs_total{service="j",result="failure"} 2`, `uno_cron_runs_total{service="j",result="success"} 0`,
+		`uno_cron_runs_total{service="j",result="timeout"} 0`, `uno_cron_runs_total{service="j",result="stopped"} 0`,
+		`uno_cron_skips_total{service="j"} 1`, `uno_cron_next_run_timestamp_seconds{service="j"} 1.5`} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("no %s in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "uno_cron_last_run_timestamp_seconds{") {
+		t.Errorf("a last run for a job that has not run:\n%s", text)
 	}
 }
 

@@ -18,7 +18,23 @@ type Snapshot struct {
 	Forwarded map[string]uint64
 	// Logs are the services' output counts, by service and stream.
 	Logs []Log
+	// Cron are the cron jobs' records.
+	Cron []CronJob
 }
+
+// CronJob is one cron job's record.
+type CronJob struct {
+	Name string
+	// Results counts the runs that ended, by CronResults.
+	Results map[string]uint64
+	Skips   uint64
+	// LastRun is when the last run started, NextRun when the next is due, in seconds since
+	// the epoch; 0 when there is none.
+	LastRun, NextRun float64
+}
+
+// CronResults are the values of uno_cron_runs_total's result label.
+var CronResults = []string{"success", "failure", "timeout", "stopped"}
 
 // Service is one service's figures.
 type Service struct {
@@ -100,6 +116,32 @@ var series = []struct {
 	{name: "uno_log_bytes_total", typ: "counter", help: "Output bytes the service wrote, by stream.", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
 		for _, c := range s.Logs {
 			w.Sample(name, float64(c.Bytes), "service", c.Service, "stream", c.Stream)
+		}
+	}},
+	{name: "uno_cron_runs_total", typ: "counter", help: "Ended runs of the cron job, by result.", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
+		for _, j := range s.Cron {
+			for _, r := range CronResults {
+				w.Sample(name, float64(j.Results[r]), "service", j.Name, "result", r)
+			}
+		}
+	}},
+	{name: "uno_cron_skips_total", typ: "counter", help: "Due runs of the cron job skipped because one still went (concurrency forbid).", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
+		for _, j := range s.Cron {
+			w.Sample(name, float64(j.Skips), "service", j.Name)
+		}
+	}},
+	{name: "uno_cron_last_run_timestamp_seconds", typ: "gauge", help: "When the cron job's last run started, in seconds since the epoch.", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
+		for _, j := range s.Cron {
+			if j.LastRun != 0 {
+				w.Sample(name, j.LastRun, "service", j.Name)
+			}
+		}
+	}},
+	{name: "uno_cron_next_run_timestamp_seconds", typ: "gauge", help: "When the cron job's next run is due, in seconds since the epoch.", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {
+		for _, j := range s.Cron {
+			if j.NextRun != 0 {
+				w.Sample(name, j.NextRun, "service", j.Name)
+			}
 		}
 	}},
 	{name: "uno_reaped_orphans_total", typ: "counter", help: "Orphans uno reaped.", kind: perOwn, write: func(w *Writer, name string, s *Snapshot) {

@@ -29,7 +29,7 @@ func TestHoldMembersRechecks(t *testing.T) {
 sleep 1000 & echo $! > "$0/stay.tmp"; mv "$0/stay.tmp" "$0/stay"
 sh -c 'while [ ! -e "$0/leave" ]; do sleep 0.01; done; exec setsid sleep 1000' "$0" &
 echo $! > "$0/moved.tmp"; mv "$0/moved.tmp" "$0/moved"
-sh -c '/bin/true & echo $! > "$0/zombie"; exec sleep 1000' "$0" &
+sh -c 'sh -c "while [ \"\$(cat /proc/\$PPID/comm)\" != sleep ]; do sleep 0.01; done" & echo $! > "$0/zombie"; exec sleep 1000' "$0" &
 exec sleep 1000`
 	leader, exited, err := r.Start(func() (int, error) {
 		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", script, dir},
@@ -89,7 +89,10 @@ func slicesContains(s []int, v int) bool {
 }
 
 // awaitPid waits for a shell to have written a pid to dir/name. (The zombie's parent writes it
-// with builtins only: an external command's wait would reap the zombie.)
+// with builtins only: an external command's wait would reap the zombie. Nor may the zombie-to-be
+// exit before its parent has exec'd sleep: dash reaps a background child that ends while it is
+// still running builtins (seen in half of 100 tries under load), so the child waits to see its
+// parent's name turn to sleep.)
 func awaitPid(t *testing.T, dir, name string) int {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

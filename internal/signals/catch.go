@@ -6,8 +6,6 @@ import (
 	"slices"
 	"syscall"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // The rule (docs/compatibility.md, "Signals at start-up"): every catchable signal is caught
@@ -43,9 +41,21 @@ var leftAsFound = []syscall.Signal{
 // signal for its program), they are caught too, and programs start with their default action.
 // c should be buffered generously: os/signal drops a signal when its channel is full.
 //
-// It costs a few milliseconds of start-up (one hand-off to the runtime's signal thread per
-// signal); that is the price of losing none.
+// It costs a few hundred microseconds of start-up (one hand-off to the runtime's signal thread
+// per signal, see Begin); that is the price of losing none.
 func CatchAll(c chan<- os.Signal, keepIgnored bool) []syscall.Signal {
+	caught := catchOrder(true)
+	notify(c, caught)
+	if !keepIgnored {
+		caught = append(caught, catchIgnored(c)...)
+	}
+	return caught
+}
+
+// catchOrder lists every catchable signal, the most harmful first; with keepIgnored, without
+// those of leftAsFound that uno's caller ignored; and without SIGURG in a build whose runtime
+// sends itself SIGURGs (see PreemptOff).
+func catchOrder(keepIgnored bool) []syscall.Signal {
 	skip := func(sig syscall.Signal) bool { return keepIgnored && InheritedIgnore(sig) }
 	var caught []syscall.Signal
 	for _, sig := range byHarm {
@@ -58,12 +68,31 @@ func CatchAll(c chan<- os.Signal, keepIgnored bool) []syscall.Signal {
 			caught = append(caught, sig)
 		}
 	}
-	args := make([]os.Signal, len(caught))
-	for i, sig := range caught {
+	return forwardable(caught)
+}
+
+// catchIgnored registers c for the signals of leftAsFound that uno's caller ignored, and returns
+// them.
+func catchIgnored(c chan<- os.Signal) []syscall.Signal {
+	var extra []syscall.Signal
+	for _, sig := range leftAsFound {
+		if InheritedIgnore(sig) {
+			extra = append(extra, sig)
+		}
+	}
+	notify(c, extra)
+	return extra
+}
+
+func notify(c chan<- os.Signal, sigs []syscall.Signal) {
+	if len(sigs) == 0 {
+		return
+	}
+	args := make([]os.Signal, len(sigs))
+	for i, sig := range sigs {
 		args[i] = sig
 	}
 	signal.Notify(c, args...)
-	return caught
 }
 
 // InheritedIgnore reports whether sig is one of leftAsFound and is ignored: uno's caller ignored
@@ -89,7 +118,7 @@ type kernelSigaction struct {
 // disposition is sig's handler as the kernel has it: sigDfl, sigIgn, or a handler's address.
 func disposition(sig syscall.Signal) uintptr {
 	var old kernelSigaction
-	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0)
 	if errno != 0 {
 		return sigDfl
 	}
@@ -109,7 +138,7 @@ func disposition(sig syscall.Signal) uintptr {
 func DiscardForSelf(sigs ...syscall.Signal) error {
 	for _, sig := range sigs {
 		act := kernelSigaction{handler: sigIgn}
-		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
 		if errno != 0 {
 			return os.NewSyscallError("rt_sigaction "+Name(sig), errno)
 		}

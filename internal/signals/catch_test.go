@@ -140,8 +140,11 @@ func lineOf(t *testing.T, out, prefix string) string {
 func TestCatchAll(t *testing.T) {
 	out := runChild(t, "catch", "")
 	caught := strings.Fields(lineOf(t, out, "caught: "))
-	if len(caught) != len(Catchable()) {
-		t.Errorf("caught %d signals, want all %d catchable: %v", len(caught), len(Catchable()), caught)
+	// This test binary runs with async preemption on (go test links no GODEBUG default): its
+	// runtime sends itself SIGURG, so SIGURG is left to the runtime (see PreemptOff).
+	want := len(Catchable()) - 1
+	if len(caught) != want || slices.Contains(caught, "SIGURG") {
+		t.Errorf("caught %d signals, want all %d catchable but SIGURG: %v", len(caught), want, caught)
 	}
 	for i, sig := range byHarm {
 		if caught[i] != Name(sig) {

@@ -34,11 +34,13 @@ type cronJob struct {
 	extra     int // extra runs going (concurrency = "allow")
 
 	runs, failures, skips, timeouts int
-	failedInARow                    int
-	lastStart                       time.Time
-	lastDuration                    time.Duration
-	lastResult                      string
-	lastCode                        int
+	// results counts the ended runs by outcome (cronmetrics.go), for uno_cron_runs_total.
+	results      map[string]uint64
+	failedInARow int
+	lastStart    time.Time
+	lastDuration time.Duration
+	lastResult   string
+	lastCode     int
 }
 
 // cronScheduler is the one timer of every job.
@@ -244,14 +246,17 @@ func (sv *Supervisor) jobTimedOut(ev cronTimeoutEvent) {
 	sv.stop(s, s.stopSignal())
 }
 
-// recordRun counts a run's end in its job's record and logs it.
-func (sv *Supervisor) recordRun(s *service, result string, failed bool) {
+// recordRun counts a run's end in its job's record and logs it: result is the status's words,
+// outcome one of the few fixed values of the metrics (cronSuccess...).
+func (sv *Supervisor) recordRun(s *service, result, outcome string) {
 	if s.job.timeout != nil {
 		s.job.timeout.Stop()
 		s.job.timeout = nil
 	}
 	rec := s.record()
 	rec.lastResult, rec.lastCode = result, s.code
+	rec.ended(outcome)
+	failed := outcome == cronFailure || outcome == cronTimeout
 	rec.lastDuration = 0
 	attrs := []any{"service", s.name(), "result", result}
 	if !s.startedAt.IsZero() {
@@ -275,7 +280,11 @@ func (sv *Supervisor) jobRunEnded(s *service, ev Event, success bool) {
 	if success {
 		result = "success"
 	}
-	sv.recordRun(s, result, !success)
+	outcome := cronFailure
+	if success {
+		outcome = cronSuccess
+	}
+	sv.recordRun(s, result, outcome)
 	if s.job.parent != nil {
 		sv.endExtraRun(s, ev, success)
 		return
@@ -297,7 +306,7 @@ func (sv *Supervisor) jobStopped(s *service, ev Event) bool {
 	timedOut := s.job.timedOut
 	s.job.timedOut = false
 	if sv.stopping || s.removed || s.restartPending || sv.stopSet[s] {
-		sv.recordRun(s, "stopped: "+s.lastDescription(), false)
+		sv.recordRun(s, "stopped: "+s.lastDescription(), cronStopped)
 		if s.job.parent != nil && !sv.stopping {
 			sv.transition(s, ev, Stopped)
 			sv.dropExtraRun(s)
@@ -307,12 +316,12 @@ func (sv *Supervisor) jobStopped(s *service, ev Event) bool {
 	}
 	if timedOut {
 		s.record().timeouts++
-		sv.recordRun(s, "timed out: "+s.lastDescription(), true)
+		sv.recordRun(s, "timed out: "+s.lastDescription(), cronTimeout)
 		if s.code == 0 {
 			s.code = 1
 		}
 	} else {
-		sv.recordRun(s, "replaced: "+s.lastDescription(), false)
+		sv.recordRun(s, "replaced: "+s.lastDescription(), cronStopped)
 	}
 	if s.job.parent != nil {
 		sv.transition(s, ev, Stopped)

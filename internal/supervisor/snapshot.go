@@ -49,6 +49,7 @@ func (sv *Supervisor) publish() {
 		}
 		if s.cfg.Cron != nil {
 			st.Cron = sv.cronStatus(s)
+			snap.metrics.Cron = append(snap.metrics.Cron, cronMetrics(s, st.Cron))
 			st.Ready = s.state == Scheduled || s.state.active() // its schedule runs
 		}
 		if s.cfg.Main {

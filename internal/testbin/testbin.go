@@ -14,8 +14,9 @@ import (
 	"testing"
 )
 
-// LDFlags are the linker flags uno and testprog are built with.
-const LDFlags = "-X=runtime.godebugDefault=asyncpreemptoff=1"
+// LDFlags are the linker flags uno and testprog are built with, as the Makefile builds uno: async
+// preemption off, and the mark that tells uno so (see signals.PreemptOff).
+const LDFlags = "-X=runtime.godebugDefault=asyncpreemptoff=1 -X=github.com/uno-init/uno/internal/signals.preemptOffLinked=1"
 
 var (
 	mu     sync.Mutex

@@ -169,10 +169,15 @@ func (s *startupRound) run(st *startupStats) (ready time.Duration) {
 	var sent []syscall.Signal
 	for i, sig := range plan {
 		time.Sleep(time.Until(t0.Add(offsets[i])))
-		if syscall.Kill(pid, sig) != nil || isDone(exited) {
+		if syscall.Kill(pid, sig) != nil {
 			break
 		}
+		// A kill that succeeded was sent, even if the init is gone by the next line: the
+		// program may die of it at once (then the exit status says so).
 		sent = append(sent, sig)
+		if isDone(exited) {
+			break
+		}
 	}
 	st.sent += len(sent)
 	var readyTime time.Time

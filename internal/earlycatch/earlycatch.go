@@ -1,0 +1,23 @@
+// Package earlycatch starts catching every signal (signals.Begin) while the rest of uno is still
+// initializing: its init runs as soon as the packages it needs are ready, long before main, and
+// the registration's round trips to the runtime's signal thread run beside the other packages'
+// inits and the reading of the command line instead of after them. cli.Main takes the
+// registration over (signals.Begun) and waits for it before anything starts.
+//
+// Only cmd/uno imports it: a test binary that imported it would catch every signal.
+package earlycatch
+
+import (
+	"os"
+
+	"github.com/uno-init/uno/internal/signals"
+)
+
+func init() {
+	// uno ctl is a client: it keeps Go's default handling (Ctrl-C ends it). Anything else may
+	// run a program; a run that does not (--help, a usage error) just exits.
+	if len(os.Args) > 1 && os.Args[1] == "ctl" {
+		return
+	}
+	signals.Begin()
+}
