@@ -71,6 +71,10 @@ func (l *loader) cronJob(file, prefix string, t *table, s *Service) {
 	if v := t.get("ready"); v != nil {
 		l.cronError(file, v.line, key("ready"), "a cron job has no readiness check: each run starts and ends")
 	}
+	if v := t.get("health"); v != nil {
+		// A failed check would stop the run, and the run would count neither as failed nor timed out.
+		l.cronError(file, v.line, key("health"), "a cron job has no health check: a run that hangs is stopped by its timeout")
+	}
 	c := &CronSpec{Concurrency: Forbid, Zone: "UTC", Location: time.UTC}
 	if v := t.get("schedule"); v != nil {
 		if expr, ok := l.str(file, key("schedule"), v); ok {

@@ -203,6 +203,10 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 		l.errs = append(l.errs, err)
 		return
 	}
+	zone, loc, ok := l.crontabZone(path)
+	if !ok {
+		return
+	}
 	for _, e := range entries {
 		if prev := cfg.Service(e.Name); prev != nil {
 			l.cronError(path, e.Line, "", "job "+strconv.Quote(e.Name)+": a service of that name is defined in "+prev.File+":"+strconv.Itoa(prev.Line))
@@ -218,7 +222,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 			}
 		}
 		sched, _ := cron.Parse(e.Expr) // checked by ParseCrontab
-		spec := &CronSpec{Schedule: sched, Expr: e.Expr, Line: e.Line, Concurrency: Forbid, Zone: "Local", Location: time.Local}
+		spec := &CronSpec{Schedule: sched, Expr: e.Expr, Line: e.Line, Concurrency: Forbid, Zone: zone, Location: loc}
 		if e.Zone != "" {
 			spec.Zone = e.Zone
 			if spec.Location = l.zone(path, "CRON_TZ", e.Line, e.Zone); spec.Location == nil {
@@ -232,4 +236,23 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 			LogPrefix: true, Output: cfg.DefaultOutput(),
 		})
 	}
+}
+
+// crontabZone is the zone of a crontab's jobs without CRON_TZ: TZ's, as cron reads it. Go's
+// time.Local would do, but it turns a zone the system lacks (no zoneinfo in a busybox image)
+// into UTC without a word; a named zone is loaded here instead, and a missing one is an error.
+// TZ empty, unset, or a file (":/etc/localtime") is the system's local time.
+func (l *loader) crontabZone(path string) (string, *time.Location, bool) {
+	tz := ""
+	for _, kv := range l.environ {
+		if v, ok := strings.CutPrefix(kv, "TZ="); ok {
+			tz = v
+		}
+	}
+	tz = strings.TrimPrefix(tz, ":")
+	if tz == "" || filepath.IsAbs(tz) {
+		return "Local", time.Local, true
+	}
+	loc := l.zone(path, "TZ", 0, tz)
+	return tz, loc, loc != nil
 }

@@ -205,7 +205,7 @@ func parseRange(part string, f field) (uint64, error) {
 		} else if hasStep {
 			hi = f.max
 			if f.max == 7 {
-				hi = 6 // each day once, as for "*"
+				hi = max(lo, 6) // each day once, as for "*"; "7/N" is Sunday alone
 			}
 		}
 	}
@@ -218,7 +218,8 @@ func parseRange(part string, f field) (uint64, error) {
 
 func value(text string, f field) (int, error) {
 	for i, n := range f.names {
-		if strings.EqualFold(text, n) {
+		// ASCII only: EqualFold would take "ſep" (U+017F) for "sep".
+		if len(text) == len(n) && strings.ToLower(text) == n {
 			return f.min + i, nil
 		}
 	}

@@ -94,6 +94,9 @@ func (sv *Supervisor) scheduleJob(s *service) {
 		s.job = &cronJob{}
 	}
 	spec := s.cfg.Cron
+	// A schedule started anew owes no replacement: a replace cut short by an operator's stop
+	// must not start a run when the next run ends.
+	s.job.replacing = false
 	s.job.plan = newPlan(spec, sv.cron.clock.Now(), randomJitter)
 	s.job.planned = spec
 	sv.transition(s, EvSchedule, Scheduled)
@@ -111,14 +114,15 @@ func formatNext(t time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-// armCron sets the one timer to the earliest due job (none while uno stops). Called before
+// armCron sets the one timer to the earliest due job (none while uno stops or drains: the
+// drain is the stop's beginning, and a run started in it would be cut short). Called before
 // every wait of the supervisor's loop; it touches the timer only when that time changed.
 func (sv *Supervisor) armCron() {
 	if sv.cron.clock == nil {
 		return
 	}
 	var at time.Time
-	if !sv.stopping {
+	if !sv.stopping && !sv.draining() {
 		for _, s := range sv.services {
 			if s.job == nil || s.job.parent != nil || s.job.plan == nil || s.cfg.Cron == nil {
 				continue
@@ -141,7 +145,7 @@ func (sv *Supervisor) armCron() {
 // cronWoke fires every job that is due.
 func (sv *Supervisor) cronWoke() {
 	sv.cron.valid = false // a wake-up for a clock set disarms the timer: arm it again
-	if sv.stopping {
+	if sv.stopping || sv.draining() {
 		return
 	}
 	now := sv.cron.clock.Now()
@@ -170,10 +174,12 @@ func (sv *Supervisor) cronWoke() {
 // fire starts a run of s that is due, as its concurrency says when one still goes. It reports
 // what it did, for uno ctl run.
 func (sv *Supervisor) fire(s *service, reason string) (string, error) {
-	if sv.stopping {
+	if sv.stopping || sv.draining() {
 		return "", errors.New("uno is stopping the container")
 	}
 	switch {
+	case s.state == Scheduled && s.job.extra >= maxRunsAtOnce:
+		return "", sv.tooManyRuns(s) // the job's own run ended, its extra runs go on
 	case s.state == Scheduled:
 		sv.startRun(s, reason)
 		if !s.state.active() {
@@ -183,6 +189,9 @@ func (sv *Supervisor) fire(s *service, reason string) (string, error) {
 	case s.state.active():
 		switch s.cfg.Cron.Concurrency {
 		case config.Allow:
+			if 1+s.job.extra >= maxRunsAtOnce {
+				return "", sv.tooManyRuns(s)
+			}
 			return sv.startExtraRun(s, reason)
 		case config.Replace:
 			if !s.job.replacing {
@@ -202,7 +211,18 @@ func (sv *Supervisor) fire(s *service, reason string) (string, error) {
 	return "", errors.New(s.name() + " is " + string(s.state))
 }
 
+// tooManyRuns skips a due run of an allow job that has maxRunsAtOnce runs going.
+func (sv *Supervisor) tooManyRuns(s *service) error {
+	s.job.skips++
+	sv.log.Warn("cron run skipped: too many runs going (concurrency = allow)", "service", s.name(), "most", maxRunsAtOnce, "skips", s.job.skips)
+	return errors.New(strconv.Itoa(maxRunsAtOnce) + " runs of " + s.name() + " are going, the most uno starts at once: skipped")
+}
+
 const ctlRun = "uno ctl run"
+
+// maxRunsAtOnce bounds a concurrency = "allow" job's runs going at once: runs that hang, due
+// every second, would otherwise fill the container's pids.
+const maxRunsAtOnce = 64
 
 // startRun starts one run of a job (or of an extra run) and arms its timeout.
 func (sv *Supervisor) startRun(s *service, reason string) {
@@ -448,7 +468,7 @@ func (sv *Supervisor) cronStatus(s *service) *control.CronStatus {
 	if j == nil {
 		return st
 	}
-	if j.plan != nil && (s.state == Scheduled || s.state.active()) && !sv.stopping {
+	if j.plan != nil && (s.state == Scheduled || s.state.active()) && !sv.stopping && !sv.draining() {
 		st.NextRun = j.plan.fireAt
 	}
 	st.Runs, st.Failures, st.Skips, st.Timeouts = j.runs, j.failures, j.skips, j.timeouts

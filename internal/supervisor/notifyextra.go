@@ -24,6 +24,7 @@ import (
 type notifyExtra struct {
 	run     int
 	mainPid int
+	refused string // the last MAINPID= refused, said once
 	// killBy is the SIGKILL deadline of the current stop; watchdogBy the time before which the
 	// watchdog's ticks are not judged.
 	readyBy, killBy, watchdogBy time.Time
@@ -44,7 +45,7 @@ func (s *service) mainPid() int {
 func (sv *Supervisor) extendTimeout(s *service, usec string) {
 	n, err := strconv.ParseUint(usec, 10, 63)
 	if err != nil || n > uint64(1<<63-1)/1000 {
-		sv.log.Warn("EXTEND_TIMEOUT_USEC= is not a number of microseconds; ignored", "service", s.name(), "value", usec)
+		sv.warnOnce(s, "EXTEND_TIMEOUT_USEC= is not a number of microseconds; ignored (said once per run)")
 		return
 	}
 	if s.extra.run != s.run {
@@ -59,13 +60,16 @@ func (sv *Supervisor) extendTimeout(s *service, usec string) {
 		if !by.After(s.startedAt.Add(s.cfg.Ready.Timeout)) || !by.After(s.extra.readyBy) {
 			return
 		}
+		first := s.extra.readyBy.IsZero()
 		s.extra.readyBy = by
 		s.cancelProbe()
 		timer := time.AfterFunc(d, func() {
 			sv.events <- notReadyEvent{svc: s, run: run, err: errNoReady}
 		})
 		s.cancelProbe = func() { timer.Stop() }
-		sv.log.Info("service extended its readiness timeout", "service", s.name(), "by", d)
+		if first { // said once: a service may extend again and again
+			sv.log.Info("service extended its readiness timeout", "service", s.name(), "by", d)
+		}
 	case s.state == Stopping && s.killAt != nil:
 		if sv.stopping && by.After(sv.graceDeadline) {
 			by = sv.graceDeadline // the grace bounds every stop: past it, uno kills everything
@@ -73,15 +77,23 @@ func (sv *Supervisor) extendTimeout(s *service, usec string) {
 		if !by.After(s.extra.killBy) || !by.After(s.stopSignalAt.Add(s.cfg.StopTimeout)) {
 			return
 		}
+		first := s.extra.killBy.IsZero()
 		s.extra.killBy = by
 		s.killAt.Stop()
 		s.killAt = time.AfterFunc(time.Until(by), func() { sv.events <- killEvent{svc: s, run: run} })
-		sv.log.Info("service extended its stop timeout", "service", s.name(), "until", time.Until(by).Round(time.Millisecond))
+		if first {
+			sv.log.Info("service extended its stop timeout", "service", s.name(), "by", time.Until(by).Round(time.Millisecond))
+		}
 	case s.state == Running && s.cfg.Health != nil && s.cfg.Health.Kind == config.HealthWatchdog:
-		if by.After(s.extra.watchdogBy) {
-			s.extra.watchdogBy = by
+		// Only past the next deadline does it change anything.
+		next := time.Unix(0, max(s.health.lastTick, s.health.readyAt.UnixNano())).Add(s.cfg.Health.Interval)
+		if !by.After(next) || !by.After(s.extra.watchdogBy) {
+			return
+		}
+		if time.Now().After(s.extra.watchdogBy) { // said when an extension begins
 			sv.log.Info("service extended its watchdog deadline", "service", s.name(), "by", d)
 		}
+		s.extra.watchdogBy = by
 	}
 }
 
@@ -94,13 +106,17 @@ func (s *service) watchdogExtended() bool {
 // setMainPid acts on MAINPID=: taken only when pid is the run's process or one of its
 // descendants, so that a service cannot point uno's signals at a process not its own.
 func (sv *Supervisor) setMainPid(s *service, value string) {
-	pid, err := strconv.Atoi(value)
-	if err != nil || pid <= 0 || !s.owns(pid) {
-		sv.log.Warn("MAINPID= is not a process of the service's run; ignored", "service", s.name(), "mainpid", value, "pid", s.pid)
-		return
-	}
 	if s.extra.run != s.run {
 		s.extra = notifyExtra{run: s.run}
+	}
+	pid, err := strconv.Atoi(value)
+	if err != nil || pid <= 0 || !s.owns(pid) {
+		// Said again only for another value: a flood of one refused message is one line.
+		if value != s.extra.refused {
+			s.extra.refused = value
+			sv.log.Warn("MAINPID= is not a process of the service's run; ignored", "service", s.name(), "mainpid", value, "pid", s.pid)
+		}
+		return
 	}
 	if s.extra.mainPid != pid {
 		sv.log.Info("service's main process", "service", s.name(), "pid", s.pid, "mainpid", pid)

@@ -145,6 +145,7 @@ func (sv *Supervisor) applyReload(p *reloadPlan) {
 		s := sv.byName[name]
 		s.removed = true
 		s.restartPending = false
+		sv.stopExtraRuns([]*service{s}) // a removed allow job's runs go with it
 		if s.state.active() {
 			sv.stopSet[s] = true
 		} else {
