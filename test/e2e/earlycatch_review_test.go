@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uno-init/uno/internal/privs"
+	"github.com/uno-init/uno/internal/testbin"
+)
+
+// Fresh-eyes review of issue 19 (catching every signal from a package init).
+
+// startShim starts uno as the privilege shim (as the supervisor does for a service with
+// privilege settings) for `sleep 30`, with a umask setting so that the shim has work to do.
+func startShim(t *testing.T, uno string) *exec.Cmd {
+	t.Helper()
+	args := privs.ShimArgs(&privs.Settings{UmaskSet: true, Umask: 0o022}, nil, 0, -1, "/bin/sleep", []string{"sleep", "30"})
+	cmd := &exec.Cmd{Path: uno, Args: args, Stderr: os.Stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// A signal sent to a service's pid while it is still the shim (uno ctl stop or signal right after
+// a start, or anyone's kill) must not vanish: before issue 19 the shim had Go's default handling
+// (SIGTERM ends it, as it would end the program), but internal/earlycatch's init ran in the shim
+// too and caught every signal into a channel nobody reads, then the program was exec'd and ran on
+// as if never signalled. One SIGTERM at a random instant from the fork on: the process must end
+// by SIGTERM, whether it was still the shim or already sleep.
+func TestShimNeverSwallowsASignal(t *testing.T) {
+	uno := testbin.Uno(t)
+	tries := 150
+	for i := range tries {
+		cmd := startShim(t, uno)
+		delay := time.Duration(rand.IntN(4000)) * time.Microsecond
+		time.Sleep(delay)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatalf("try %d: kill: %v", i, err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			status, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("try %d (SIGTERM %v after the start): the SIGTERM was lost, the program still runs 10 s later:\n%s", i, delay, sigLines(string(status)))
+		}
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+			t.Fatalf("try %d (SIGTERM %v after the start): ended with %v, want killed by SIGTERM", i, delay, cmd.ProcessState)
+		}
+	}
+}
+
+// The program the shim execs gets the signal state it would get without the shim: nothing
+// blocked (the mask given was 0), nothing ignored, nothing caught.
+func TestShimLeavesNoSignalState(t *testing.T) {
+	uno := testbin.Uno(t)
+	// The same program started directly by this test, for comparison.
+	d := exec.Command("/bin/sleep", "30")
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Start returns once sleep is exec'd.
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(d.Process.Pid) + "/status")
+	d.Process.Kill()
+	d.Wait()
+	var direct []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "SigBlk") || strings.HasPrefix(l, "SigIgn") || strings.HasPrefix(l, "SigCgt") {
+			direct = append(direct, l)
+		}
+	}
+	if len(direct) != 3 || !strings.Contains(string(b), "Name:\tsleep") {
+		t.Fatalf("sleep started directly: %s", b)
+	}
+	for i := range 20 {
+		cmd := startShim(t, uno)
+		var status string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
+			status = string(b)
+			if strings.Contains(status, "Name:\tsleep") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		for _, want := range append([]string{"Name:\tsleep"}, direct...) {
+			if !strings.Contains(status, want) {
+				t.Fatalf("try %d: the program's status lacks %q:\n%s", i, want, sigLines(status))
+			}
+		}
+	}
+}
+
+func sigLines(status string) string {
+	var out []string
+	for _, l := range strings.Split(status, "\n") {
+		if strings.HasPrefix(l, "Name") || strings.HasPrefix(l, "State") || strings.HasPrefix(l, "Sig") || strings.HasPrefix(l, "Shd") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
