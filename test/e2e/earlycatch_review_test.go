@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -113,4 +114,46 @@ func sigLines(status string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// uno check gives the signals back once it knows it runs nothing, but earlycatch caught them from
+// its package init on: a Ctrl-C that came in between was caught into the channel and dropped, and
+// uno check went on to the end (and with a configuration whose read hangs, would hang deaf to
+// Ctrl-C). One SIGINT at a random instant of the first 4 ms, while uno check still runs (a
+// configuration of 3,000 services takes it hundreds of ms): it must end by that SIGINT.
+func TestCheckEndsOnAnEarlyCtrlC(t *testing.T) {
+	uno := testbin.Uno(t)
+	file := t.TempDir() + "/uno.toml"
+	var b strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&b, "[services.s%d]\ncommand = [\"/bin/true\"]\n\n", i)
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alive := 0
+	for i := 0; i < 300 && alive < 150; i++ {
+		cmd := exec.Command(uno, "check", "-c", file)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(rand.IntN(4000)) * time.Microsecond
+		time.Sleep(delay)
+		stat, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatalf("try %d: kill: %v", i, err)
+		}
+		err := cmd.Wait()
+		if f := strings.Fields(string(stat)); len(f) < 3 || f[2] == "Z" {
+			continue // it had ended already
+		}
+		alive++
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+			t.Fatalf("try %d (SIGINT %v after the start, uno check still running): ended with %v (%v), want killed by SIGINT: the Ctrl-C was lost", i, delay, cmd.ProcessState, err)
+		}
+	}
+	if alive < 150 {
+		t.Fatalf("only %d tries found uno check still running at the SIGINT", alive)
+	}
 }
