@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -155,5 +156,41 @@ func TestCheckEndsOnAnEarlyCtrlC(t *testing.T) {
 	}
 	if alive < 150 {
 		t.Fatalf("only %d tries found uno check still running at the SIGINT", alive)
+	}
+}
+
+// uno ctl keeps Go's default handling: a command stuck on a socket whose listener never answers
+// (a uno that hangs, or anything else bound there) still ends on Ctrl-C, whenever it comes.
+func TestCtlOnAStuckSocketEndsOnCtrlC(t *testing.T) {
+	uno := testbin.Uno(t)
+	sock := t.TempDir() + "/stuck.sock"
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close() // never accepts: connect succeeds into the backlog and the reply never comes
+	for i := range 60 {
+		cmd := exec.Command(uno, "ctl", "--socket", sock, "status")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(rand.IntN(4000)) * time.Microsecond
+		time.Sleep(delay)
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatalf("try %d: kill: %v", i, err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("try %d (SIGINT %v after the start): uno ctl still waits 10 s later", i, delay)
+		}
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+			t.Fatalf("try %d (SIGINT %v after the start): ended with %v, want killed by SIGINT", i, delay, cmd.ProcessState)
+		}
 	}
 }
