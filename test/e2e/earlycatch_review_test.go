@@ -194,3 +194,37 @@ func TestCtlOnAStuckSocketEndsOnCtrlC(t *testing.T) {
 		}
 	}
 }
+
+// uno --help, --version and a usage error start nothing either: a Ctrl-C sent while they run
+// ends them (exit by SIGINT), as it ends them without earlycatch, instead of being caught and
+// dropped (they exited 0 or 2 as if never interrupted).
+func TestPrintingRunsEndOnCtrlC(t *testing.T) {
+	uno := testbin.Uno(t)
+	for _, args := range [][]string{{"--help"}, {"--version"}, {"--no-such-option"}} {
+		alive := 0
+		for i := 0; i < 400 && alive < 60; i++ {
+			cmd := exec.Command(uno, args...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			delay := time.Duration(rand.IntN(1500)) * time.Microsecond
+			time.Sleep(delay)
+			stat, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatalf("%v try %d: kill: %v", args, i, err)
+			}
+			err := cmd.Wait()
+			if f := strings.Fields(string(stat)); len(f) < 3 || f[2] == "Z" {
+				continue // it had ended already
+			}
+			alive++
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+				t.Fatalf("uno %v try %d (SIGINT %v after the start, still running): ended with %v (%v), want killed by SIGINT", args, i, delay, cmd.ProcessState, err)
+			}
+		}
+		if alive < 20 {
+			t.Fatalf("uno %v: only %d tries found it still running at the SIGINT", args, alive)
+		}
+	}
+}
