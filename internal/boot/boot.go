@@ -9,7 +9,6 @@ package boot
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/reaper"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // Options says how to take orphans.
@@ -27,7 +27,7 @@ type Options struct {
 	NotSubreaperWarning string
 	// LogOrphans logs every reaped orphan as a warning (tini -w); otherwise at debug level.
 	LogOrphans bool
-	Log        *slog.Logger
+	Log        *ulog.Logger
 }
 
 // Init is what Start set up.
@@ -57,9 +57,9 @@ func Start(o Options) *Init {
 		}
 	}
 	in.Reaper = reaper.New(func(e reaper.Exit) {
-		level := slog.LevelDebug
+		level := ulog.LevelDebug
 		if o.LogOrphans {
-			level = slog.LevelWarn
+			level = ulog.LevelWarn
 		}
 		log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", e.String())
 	})
@@ -76,7 +76,7 @@ type Control struct {
 	// Delay opens them that long after Serve, off the start path, unless stopped first: a
 	// program that is gone by then (a health check, a one-off command) never needed them.
 	Delay time.Duration
-	Log   *slog.Logger
+	Log   *ulog.Logger
 }
 
 // Serve opens the control socket and the probe endpoint c asks for, answered by b, and returns

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -43,7 +42,7 @@ func Version() string {
 // invocation is what a command line asks for.
 type invocation struct {
 	cfg   program.Config
-	level slog.Level
+	level ulog.Level
 	// print and printErr, when set, are written to stdout and stderr and uno exits 0 (--version,
 	// --help: each tool has its own habit of where they go).
 	print, printErr string
@@ -144,14 +143,17 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	// From here on uno runs something. Every catchable signal is caught first, before anything
 	// that takes time: none sent from now on is lost or kills uno, and one that comes before the
 	// program exists waits in sigs until it does (docs/compatibility.md, "Signals at start-up").
-	var sigs chan os.Signal
+	var caught chan os.Signal
 	if early != nil {
 		early.Wait(!inv.cfg.ResetSignals)
-		sigs = early.C
+		caught = early.C
 	} else {
-		sigs = make(chan os.Signal, signalQueue)
-		signals.CatchAll(sigs, !inv.cfg.ResetSignals)
+		caught = make(chan os.Signal, signalQueue)
+		signals.CatchAll(caught, !inv.cfg.ResetSignals)
 	}
+	// uno's loops read through the relay, so that a loop busy with a burst never makes
+	// os/signal drop a signal (a SIGTERM behind a flood of reloads was lost so).
+	sigs := signals.Relay(caught)
 	// uno moves to / once its programs run, so that it never holds a mount busy (as dumb-init);
 	// whatever is relative is made absolute first.
 	if err := inv.absolutePaths(); err != nil {

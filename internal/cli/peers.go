@@ -9,12 +9,12 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/uno-init/uno/internal/signals"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // Versions reported under the peers' names. Docker's `docker info` parses `docker-init
@@ -127,16 +127,16 @@ func parseTini(args []string, env lookupFunc) (*invocation, error) {
 }
 
 // levelFromCount maps a verbosity count to a level, with warnings at count warnAt.
-func levelFromCount(count, warnAt int) slog.Level {
+func levelFromCount(count, warnAt int) ulog.Level {
 	switch {
 	case count < warnAt:
-		return slog.LevelError
+		return ulog.LevelError
 	case count == warnAt:
-		return slog.LevelWarn
+		return ulog.LevelWarn
 	case count == warnAt+1:
-		return slog.LevelInfo
+		return ulog.LevelInfo
 	}
-	return slog.LevelDebug
+	return ulog.LevelDebug
 }
 
 // ---- dumb-init --------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ var dumbInitPersonality = personality{name: "dumb-init", parse: parseDumbInit, u
 const dumbInitMaxSignal = 31
 
 func parseDumbInit(args []string, env lookupFunc) (*invocation, error) {
-	inv := &invocation{level: slog.LevelWarn}
+	inv := &invocation{level: ulog.LevelWarn}
 	cfg := &inv.cfg
 	setsid := true
 	cfg.Rewrites = signals.Rewrites{}
@@ -175,7 +175,7 @@ func parseDumbInit(args []string, env lookupFunc) (*invocation, error) {
 			cfg.Rewrites[from] = to
 			return nil
 		}},
-		{short: 'v', long: "verbose", set: func(string) error { inv.level = slog.LevelDebug; return nil }},
+		{short: 'v', long: "verbose", set: func(string) error { inv.level = ulog.LevelDebug; return nil }},
 		{short: 'V', long: "version", set: func(string) error {
 			inv.printErr = "dumb-init v" + dumbInitVersion + " (uno " + Version() + ")\n"
 			return nil
@@ -189,7 +189,7 @@ func parseDumbInit(args []string, env lookupFunc) (*invocation, error) {
 		return nil, usagef("no program given")
 	}
 	if v, _ := env("DUMB_INIT_DEBUG"); v == "1" {
-		inv.level = slog.LevelDebug
+		inv.level = ulog.LevelDebug
 	}
 	if v, _ := env("DUMB_INIT_SETSID"); v == "0" {
 		setsid = false
@@ -249,10 +249,10 @@ This is uno (` + "`uno --help`" + ` under its own name) running as catatonit.
 var catatonitPersonality = personality{name: "catatonit", parse: parseCatatonit, usage: func() string { return catatonitUsage }, usageExit: 1}
 
 func parseCatatonit(args []string, env lookupFunc) (*invocation, error) {
-	inv := &invocation{level: slog.LevelError}
+	inv := &invocation{level: ulog.LevelError}
 	cfg := &inv.cfg
 	if _, ok := env("CATATONIT_DEBUG"); ok {
-		inv.level = slog.LevelDebug
+		inv.level = ulog.LevelDebug
 	}
 	pause := false
 	opts := []option{

@@ -55,6 +55,9 @@ const (
 	DefaultHealthInterval = 10 * time.Second
 	DefaultHealthTimeout  = 2 * time.Second
 	DefaultHealthFailures = 3
+	// MinHealthPeriod bounds interval, timeout and watchdog from below: with a period of 1ns
+	// the check loop (or the watchdog's ticks) kept a core busy for ever.
+	MinHealthPeriod = 10 * time.Millisecond
 )
 
 var healthKinds = []string{string(ReadyHTTP), string(ReadyTCP), string(ReadyExec), string(HealthWatchdog)}
@@ -82,6 +85,12 @@ func (l *loader) health(file, key string, n *node, env *environment) *HealthChec
 		l.positive(file, key, t, "interval", &h.Interval)
 		l.positive(file, key, t, "timeout", &h.Timeout)
 	}
+	if h.Kind == HealthWatchdog {
+		l.notBusy(file, key, t, "watchdog", h.Interval)
+	} else {
+		l.notBusy(file, key, t, "interval", h.Interval)
+		l.notBusy(file, key, t, "timeout", h.Timeout)
+	}
 	if v := t.get("start_period"); v != nil {
 		h.StartPeriod = l.duration(file, key+".start_period", v, 0)
 	}
@@ -95,4 +104,11 @@ func (l *loader) health(file, key string, n *node, env *environment) *HealthChec
 		h.OnFailure = OnFailure(l.oneOf(file, key+".on_failure", v, string(OnFailureRestart), string(OnFailureStop), string(OnFailureIgnore)))
 	}
 	return h
+}
+
+// notBusy refuses a period, given as t's name, shorter than MinHealthPeriod.
+func (l *loader) notBusy(file, key string, t *table, name string, d time.Duration) {
+	if v := t.get(name); v != nil && d > 0 && d < MinHealthPeriod {
+		l.errorf(file, v.line, key+"."+name, "must be at least %v, got %v (a shorter check is a busy loop)", MinHealthPeriod, d)
+	}
 }

@@ -43,6 +43,10 @@ func TestHealthErrors(t *testing.T) {
 		{`health = { http = "ftp://x" }`, `uno.toml:3: services.api.health.http: want an http:// or https:// URL, got "ftp://x"`},
 		{`health = { watchdog = "10s", interval = "1s" }`, `uno.toml:3: services.api.health.watchdog: interval and timeout do not apply to a watchdog`},
 		{`health = { watchdog = "0s" }`, `uno.toml:3: services.api.health.watchdog: must be more than 0`},
+		// A tiny period is a busy loop: uno spun a core on interval = "1ns" (fresh-eyes review).
+		{`health = { exec = "true", interval = "1ns" }`, `uno.toml:3: services.api.health.interval: must be at least 10ms, got 1ns (a shorter check is a busy loop)`},
+		{`health = { tcp = ":80", timeout = "1ms" }`, `uno.toml:3: services.api.health.timeout: must be at least 10ms, got 1ms (a shorter check is a busy loop)`},
+		{`health = { watchdog = "1ns" }`, `uno.toml:3: services.api.health.watchdog: must be at least 10ms, got 1ns (a shorter check is a busy loop)`},
 		{`health = "tcp"`, `uno.toml:3: services.api.health: want a table, got a string`},
 	} {
 		dir, _, err := loadFiles(t, map[string]string{"uno.toml": "[services.api]\ncommand = \"api\"\n" + tc.toml + "\n"})

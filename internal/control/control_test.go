@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // patience bounds every wait in these tests. It is a correctness bound (something that should
@@ -133,7 +135,7 @@ func (f *fakeBackend) recorded() (status [][]string, acts []Request, ctxErrs []e
 	return slices.Clone(f.statusCalls), slices.Clone(f.acts), slices.Clone(f.actCtxErrs), slices.Clone(f.logsCalls), slices.Clone(f.followCalls)
 }
 
-var discard = slog.New(slog.DiscardHandler)
+var discard = ulogtest.FromSlog(slog.DiscardHandler)
 
 // socketDir is a fresh directory for sockets: t.TempDir's paths, named after the test, can
 // exceed the 108 bytes a unix socket path may have.

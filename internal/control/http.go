@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/uno-init/uno/internal/jsonwire"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // The HTTP endpoint is for Kubernetes httpGet probes: GET /readyz, /healthz and /status. It is
@@ -48,7 +48,7 @@ type HTTPServer struct {
 	Addr    string
 	ln      net.Listener
 	backend Backend
-	log     *slog.Logger
+	log     *ulog.Logger
 	wg      sync.WaitGroup
 	// slots bounds the connections served at once: each holds a descriptor for up to its
 	// deadline, and clients that connect and say nothing must not use up uno's descriptors
@@ -61,7 +61,7 @@ type HTTPServer struct {
 const maxHTTPConns = 32
 
 // ListenHTTP starts serving on addr (checked with CheckHTTPAddr by the caller).
-func ListenHTTP(addr string, b Backend, log *slog.Logger) (*HTTPServer, error) {
+func ListenHTTP(addr string, b Backend, log *ulog.Logger) (*HTTPServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err

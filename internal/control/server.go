@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/uno-init/uno/internal/proc"
 	"github.com/uno-init/uno/internal/safedir"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // Backend answers requests. Its methods are called from the server's goroutines, one per
@@ -71,7 +71,7 @@ var ErrInUse = errors.New("another uno is already listening")
 type Server struct {
 	Path    string
 	backend Backend
-	log     *slog.Logger
+	log     *ulog.Logger
 	ln      *net.UnixListener
 	group   int // -1: no group access
 	uid     int
@@ -85,7 +85,7 @@ type Server struct {
 // (a gid, or -1) given read-only access; a directory that already exists keeps its mode, but the
 // per-user fallback directory is used only if safedir.Check trusts it. A live socket of another
 // uno is not taken over.
-func Listen(path string, group int, b Backend, log *slog.Logger) (*Server, error) {
+func Listen(path string, group int, b Backend, log *ulog.Logger) (*Server, error) {
 	dir := filepath.Dir(path)
 	dirMode, sockMode := os.FileMode(0o700), os.FileMode(0o600)
 	if group >= 0 {
@@ -440,7 +440,7 @@ func hasGroup(pid, gid int) bool {
 
 // LogListenError reports a socket that could not be opened: quietly when another uno has it (the
 // usual case of a second uno in a container), as a warning otherwise.
-func LogListenError(log *slog.Logger, path string, err error) {
+func LogListenError(log *ulog.Logger, path string, err error) {
 	if errors.Is(err, ErrInUse) {
 		log.Info("control socket left to the uno already listening on it", "path", path)
 		return

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // numberedLines is n lines "name seq padding\n", about size bytes each.
@@ -209,7 +210,7 @@ func (r *reports) count(substr string) int {
 func newReporting(out, errOut io.Writer) (*Mux, *reports) {
 	m := New(out, errOut, Options{Names: []string{"api"}})
 	r := &reports{}
-	m.SetLog(slog.New(slog.NewTextHandler(r, nil)))
+	m.SetLog(ulogtest.FromSlog(slog.NewTextHandler(r, nil)))
 	return m, r
 }
 

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"log/slog"
 	"os"
 	"reflect"
 	"runtime"
@@ -101,7 +100,7 @@ type Mux struct {
 	tailLines int
 	tailBytes int
 	hold      time.Duration // holdPartial; shorter in tests
-	log       atomic.Pointer[slog.Logger]
+	log       atomic.Pointer[ulog.Logger]
 
 	mu       sync.Mutex
 	services map[string]*service
@@ -362,7 +361,7 @@ func (m *Mux) service(name string) *service {
 }
 
 // SetLog gives the Mux uno's logger, for the errors of log files. Until then they are dropped.
-func (m *Mux) SetLog(log *slog.Logger) { m.log.Store(log) }
+func (m *Mux) SetLog(log *ulog.Logger) { m.log.Store(log) }
 
 // report logs an error of a service's log file (err nil: it works again), with the number of
 // errors not reported since the last report.

@@ -217,13 +217,18 @@ func (n *Notifier) Messages(fn func(Message)) {
 	// one) do not fit, and the kernel closes them instead of installing them in uno.
 	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 	for {
-		size, oobn, _, _, err := n.conn.ReadMsgUnix(buf, oob)
+		size, oobn, flags, _, err := n.conn.ReadMsgUnix(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			// Transient (a sender that vanished): keep listening, but do not spin.
 			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			// Longer than buf: dropped whole, as systemd drops one. Read cut, its last line
+			// could say what the sender never did (READY=10 cut to READY=1).
 			continue
 		}
 		m := Message{Vars: map[string]string{}, Pid: sender(oob[:oobn])}

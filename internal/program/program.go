@@ -8,7 +8,6 @@ package program
 
 import (
 	"errors"
-	"log/slog"
 	"os"
 	"slices"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/spawn"
 	"github.com/uno-init/uno/internal/sweep"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // Config is how to run the program. The zero value of each field is uno's own behaviour unless
@@ -88,7 +88,7 @@ type Config struct {
 	// first thing; nil makes Run and Pause catch them.
 	Signals <-chan os.Signal
 
-	Log *slog.Logger
+	Log *ulog.Logger
 }
 
 // jobControl are the signals the kernel sends for terminal job control.
@@ -252,7 +252,7 @@ func (cfg Config) signals() <-chan os.Signal {
 
 // releaseTerminal gives up uno's controlling terminal so that the program's new session can
 // take it. Only a session leader's terminal can be taken without stealing it from another session.
-func releaseTerminal(log *slog.Logger) bool {
+func releaseTerminal(log *ulog.Logger) bool {
 	if sid, err := unix.Getsid(0); err != nil || sid != os.Getpid() {
 		return false
 	}
@@ -264,7 +264,7 @@ func releaseTerminal(log *slog.Logger) bool {
 }
 
 // forward passes sig on to the program, pid, or with toGroup to its process group.
-func forward(cfg Config, log *slog.Logger, r *reaper.Reaper, pid int, toGroup bool, sig syscall.Signal) {
+func forward(cfg Config, log *ulog.Logger, r *reaper.Reaper, pid int, toGroup bool, sig syscall.Signal) {
 	isJobControl := slices.Contains(jobControl, sig)
 	if isJobControl && cfg.NoJobControl {
 		log.Debug("dropped job-control signal", "signal", signals.Name(sig))

@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/testkit"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // fakeClock is a wall clock the test sets and jumps; WakeAt records what the scheduler asked.
@@ -81,7 +81,7 @@ func startCronHarness(t *testing.T, toml string, now time.Time) *cronHarness {
 	})
 	h := &cronHarness{t: t, clock: &fakeClock{now: now}, rec: &recorder{}, done: make(chan int, 1)}
 	var out testkit.Buffer
-	h.sv = newSupervisor(Options{Config: cfg, Log: slog.New(h.rec), Stdout: &out, Stderr: &out, RuntimeDir: dir, Reaper: sharedReaper()})
+	h.sv = newSupervisor(Options{Config: cfg, Log: ulogtest.FromSlog(h.rec), Stdout: &out, Stderr: &out, RuntimeDir: dir, Reaper: sharedReaper()})
 	h.sv.cron.clock = h.clock
 	h.sv.cron.wake = make(chan struct{}, 1)
 	go func() { h.done <- h.sv.run() }()

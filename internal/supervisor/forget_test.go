@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"github.com/uno-init/uno/internal/control"
 	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/testkit"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // TestReloadForgetsOutput: a service a reload removed leaves no ring of its output behind, and
@@ -42,7 +42,7 @@ func TestReloadForgetsOutput(t *testing.T) {
 	rec := &recorder{}
 	var out testkit.Buffer
 	sv := newSupervisor(Options{
-		Config: before, Log: slog.New(rec), Stdout: &out, Stderr: &out, RuntimeDir: dir,
+		Config: before, Log: ulogtest.FromSlog(rec), Stdout: &out, Stderr: &out, RuntimeDir: dir,
 		Reaper: sharedReaper(), Signals: sigs, Mux: mux,
 		Reload: func() (*config.Config, error) { return after, nil },
 	})

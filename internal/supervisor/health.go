@@ -42,6 +42,9 @@ type healthState struct {
 	// suspended: the service said STOPPING=1 or RELOADING=1, and its watchdog waits (for READY=1
 	// after a reload).
 	suspended bool
+	// warned: this run was told once that a message it sent is ignored; a flood of them
+	// must not fill uno's log.
+	warned bool
 }
 
 // healthEvent is one check's result.
@@ -221,12 +224,20 @@ func (sv *Supervisor) notified(ev notifyEvent) {
 	}
 	if v["WATCHDOG"] == "trigger" {
 		if s.cfg.Health == nil || s.state != Running {
-			sv.log.Warn("WATCHDOG=trigger without a health check, or not running; ignored", "service", s.name())
+			sv.warnOnce(s, "WATCHDOG=trigger without a health check, or not running; ignored (said once per run)")
 		} else {
 			sv.healthResult(healthEvent{svc: s, run: s.run, gen: hs.gen, trigger: true, err: errors.New("the service sent WATCHDOG=trigger")})
 		}
 	}
 	if v["MAINPID"] != "" || v["EXTEND_TIMEOUT_USEC"] != "" {
-		sv.log.Warn("MAINPID= and EXTEND_TIMEOUT_USEC= not supported; ignored", "service", s.name())
+		sv.warnOnce(s, "MAINPID= and EXTEND_TIMEOUT_USEC= not supported; ignored (said once per run)")
+	}
+}
+
+// warnOnce logs msg about a message s's run sent, for the run's first such message only.
+func (sv *Supervisor) warnOnce(s *service, msg string) {
+	if !s.health.warned {
+		s.health.warned = true
+		sv.log.Warn(msg, "service", s.name())
 	}
 }

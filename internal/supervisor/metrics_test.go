@@ -2,9 +2,9 @@ package supervisor
 
 import (
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +15,7 @@ import (
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/logmux"
 	"github.com/uno-init/uno/internal/testkit"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // TestMetricsWhileTheStateChanges: the metrics and the status are read from other goroutines
@@ -26,7 +27,7 @@ func TestMetricsWhileTheStateChanges(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`
 [services.a]
 command = ["sh", "-c", "echo out; echo err >&2; exec sleep 1000"]
-health = { exec = ["true"], interval = "5ms" }
+health = { exec = ["true"], interval = "10ms" }
 
 [services.b]
 command = ["sh", "-c", "echo bye; exit 1"]
@@ -44,7 +45,7 @@ essential = false
 	sigs := make(chan os.Signal, 4)
 	var out testkit.Buffer
 	mux := logmux.New(io.Discard, io.Discard, logmux.Options{Names: Names(cfg)})
-	sv := newSupervisor(Options{Config: cfg, Log: slog.New(&recorder{}), Stdout: &out, Stderr: &out, RuntimeDir: dir,
+	sv := newSupervisor(Options{Config: cfg, Log: ulogtest.FromSlog(&recorder{}), Stdout: &out, Stderr: &out, RuntimeDir: dir,
 		Reaper: sharedReaper(), Signals: sigs, Mux: mux, Version: "test"})
 	done := make(chan int, 1)
 	go func() { done <- sv.run() }()
@@ -108,4 +109,17 @@ func sampleValue(text, series string) float64 {
 		}
 	}
 	return -1
+}
+
+// TestEveryStateIsASeries: uno_service_state is one-hot over stateNames, so every state of the
+// transition table must be among them. Issue 18's "scheduled" was not (fresh-eyes review): a
+// cron job between its runs had every uno_service_state series at 0.
+func TestEveryStateIsASeries(t *testing.T) {
+	for _, tr := range Transitions {
+		for _, st := range []State{tr.From, tr.To} {
+			if !slices.Contains(stateNames, string(st)) {
+				t.Errorf("state %q is not among uno_service_state's labels %v", st, stateNames)
+			}
+		}
+	}
 }

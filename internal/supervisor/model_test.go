@@ -25,6 +25,7 @@ import (
 	"github.com/uno-init/uno/internal/spawn"
 	"github.com/uno-init/uno/internal/sweep"
 	"github.com/uno-init/uno/internal/testkit"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // The model-based test (issue 13, "How it is tested"): random sequences of events are driven
@@ -718,7 +719,7 @@ func runModel(q mSeq) (out modelOutcome) {
 	m.cfgs, m.sets = []*config.Config{cfg}, [][]mSvc{q.Set}
 	var out2 testkit.Buffer
 	opts := Options{
-		Config: cfg, Log: slog.New(m.rec), Stdout: &out2, Stderr: &out2, RuntimeDir: dir,
+		Config: cfg, Log: ulogtest.FromSlog(m.rec), Stdout: &out2, Stderr: &out2, RuntimeDir: dir,
 		Reaper: sharedReaper(), Signals: m.sigs, Reload: m.reload,
 	}
 	m.sv = newSupervisor(opts)

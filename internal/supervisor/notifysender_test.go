@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/testkit"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // The notify socket credits READY=1 only to the run its sender belongs to (issue 13, 1). Each
@@ -125,7 +125,7 @@ func startConfigLive(t *testing.T, dir, toml string) (*recorder, <-chan int) {
 	done, stopped := make(chan int, 1), make(chan struct{})
 	go func() {
 		var out testkit.Buffer
-		done <- Run(Options{Config: cfg, Log: slog.New(rec), Stdout: &out, Stderr: &out, RuntimeDir: dir, Reaper: sharedReaper()})
+		done <- Run(Options{Config: cfg, Log: ulogtest.FromSlog(rec), Stdout: &out, Stderr: &out, RuntimeDir: dir, Reaper: sharedReaper()})
 		close(stopped)
 	}()
 	// On a failure too, every process the test started ends, and the supervisor with them,

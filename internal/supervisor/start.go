@@ -261,7 +261,8 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 		if sv.jobStopped(s, EvExited) {
 			return
 		}
-		if s.notReady && !sv.stopping && !s.removed && !s.restartPending {
+		// Not when an operator's stop took the run over meanwhile (held), as for health.go's.
+		if s.notReady && !sv.stopping && !s.removed && !s.restartPending && !s.held {
 			sv.afterRun(s, EvExited, false) // a failed start: the restart policy decides
 			return
 		}

@@ -3,7 +3,6 @@ package supervisor
 import (
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/uno-init/uno/internal/config"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 var (
@@ -64,7 +64,7 @@ func TestIllegalTransitionRefused(t *testing.T) {
 	saved := illegalTransition
 	illegalTransition = func(name string, from State, ev Event, to State) { got = append(got, name) }
 	defer func() { illegalTransition = saved }()
-	sv := &Supervisor{log: slog.New(&recorder{})}
+	sv := &Supervisor{log: ulogtest.FromSlog(&recorder{})}
 	s := &service{cfg: &config.Service{Name: "x"}, state: Completed}
 	sv.transition(s, EvReady, Running)
 	if s.state != Completed || len(got) != 1 {

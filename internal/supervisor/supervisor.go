@@ -11,7 +11,6 @@ package supervisor
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -23,12 +22,13 @@ import (
 	"github.com/uno-init/uno/internal/reaper"
 	"github.com/uno-init/uno/internal/signals"
 	"github.com/uno-init/uno/internal/spawn"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // Options is what Run needs besides the configuration.
 type Options struct {
 	Config *config.Config
-	Log    *slog.Logger
+	Log    *ulog.Logger
 	// Stdout and Stderr receive the services' output, line by line and prefixed.
 	Stdout, Stderr io.Writer
 	// Color colours the prefixes (set it when Stdout is a terminal).
@@ -63,7 +63,7 @@ type Options struct {
 // Supervisor is one run of a set of services.
 type Supervisor struct {
 	opts      Options
-	log       *slog.Logger
+	log       *ulog.Logger
 	reaper    *reaper.Reaper
 	mux       *logmux.Mux
 	pid1      bool

@@ -14,6 +14,7 @@ import (
 	"github.com/uno-init/uno/internal/config"
 	"github.com/uno-init/uno/internal/reaper"
 	"github.com/uno-init/uno/internal/testkit"
+	"github.com/uno-init/uno/internal/ulog/ulogtest"
 )
 
 // These tests drive the state machine in-process with real short-lived processes (sh): the
@@ -77,7 +78,7 @@ func runConfigIn(t *testing.T, dir, toml string, main ...string) (code int, even
 	var out testkit.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(Options{Config: cfg, Log: slog.New(rec), Stdout: &out, Stderr: &out, RuntimeDir: dir, Reaper: sharedReaper()})
+		done <- Run(Options{Config: cfg, Log: ulogtest.FromSlog(rec), Stdout: &out, Stderr: &out, RuntimeDir: dir, Reaper: sharedReaper()})
 	}()
 	select {
 	case code = <-done:
@@ -297,7 +298,7 @@ func TestRestartLimitAndBackoff(t *testing.T) {
 		RestartResetAfter: time.Hour, RestartLimit: 3, RestartWindow: time.Hour,
 	}
 	s := &service{cfg: cfg, delay: cfg.RestartDelay}
-	sv := &Supervisor{log: slog.New(&recorder{}), events: make(chan any, 16)}
+	sv := &Supervisor{log: ulogtest.FromSlog(&recorder{}), events: make(chan any, 16)}
 	var delays []time.Duration
 	for range 3 {
 		if !sv.withinRestartLimit(s) {

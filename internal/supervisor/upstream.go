@@ -54,6 +54,13 @@ type upstream struct {
 
 type upstreamPing struct{}
 
+// minUpstreamPing bounds the pings' period from below: WATCHDOG_USEC=1 asked for one every
+// 500ns, and uno spun a core sending them.
+const minUpstreamPing = 10 * time.Millisecond
+
+// pingEvery is the period of the pings to the manager's watchdog: half of what it asked.
+func (u Upstream) pingEvery() time.Duration { return max(u.Watchdog/2, minUpstreamPing) }
+
 // openUpstream opens the socket to the manager, if uno has one.
 func (sv *Supervisor) openUpstream() {
 	u := sv.opts.Upstream
@@ -71,8 +78,11 @@ func (sv *Supervisor) openUpstream() {
 	}
 	sv.up = &upstream{fd: fd, addr: &unix.SockaddrUnix{Name: u.Socket}}
 	if u.Watchdog > 0 {
-		sv.log.Info("pinging the manager's watchdog", "every", u.Watchdog/2)
-		time.AfterFunc(u.Watchdog/2, func() { sv.events <- upstreamPing{} })
+		if u.Watchdog/2 < minUpstreamPing {
+			sv.log.Warn("WATCHDOG_USEC asks for pings below 10ms; pinging every 10ms", "watchdog_usec", u.Watchdog.Microseconds())
+		}
+		sv.log.Info("pinging the manager's watchdog", "every", u.pingEvery())
+		time.AfterFunc(u.pingEvery(), func() { sv.events <- upstreamPing{} })
 	}
 }
 
@@ -119,7 +129,7 @@ func (sv *Supervisor) stoppingUpstream(reason string) {
 // pingUpstream sends WATCHDOG=1 and arms the next ping; it runs on the supervisor's goroutine.
 func (sv *Supervisor) pingUpstream() {
 	sv.sendUpstream("WATCHDOG=1\n")
-	time.AfterFunc(sv.opts.Upstream.Watchdog/2, func() { sv.events <- upstreamPing{} })
+	time.AfterFunc(sv.opts.Upstream.pingEvery(), func() { sv.events <- upstreamPing{} })
 }
 
 func (sv *Supervisor) closeUpstream() {

@@ -11,7 +11,6 @@ package sweep
 
 import (
 	"errors"
-	"log/slog"
 	"os"
 	"slices"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/uno-init/uno/internal/proc"
 	"github.com/uno-init/uno/internal/reaper"
+	"github.com/uno-init/uno/internal/ulog"
 )
 
 // killWait is the default Sweeper.KillWait.
@@ -31,7 +31,7 @@ type Sweeper struct {
 	Reaper *reaper.Reaper
 	// PID1 selects kill(-1, sig), which reaches every process in the namespace but uno.
 	PID1 bool
-	Log  *slog.Logger
+	Log  *ulog.Logger
 	// KillWait bounds the wait for SIGKILLed processes to be reaped (default killWait): only a
 	// process stuck in the kernel takes longer, and uno must not hang the container's stop on it.
 	KillWait time.Duration

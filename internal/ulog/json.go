@@ -1,9 +1,7 @@
 package ulog
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -21,11 +19,11 @@ type Options struct {
 }
 
 // NewWith returns a logger writing uno's lines to w in the format opts choose.
-func NewWith(w io.Writer, name string, level slog.Leveler, opts Options) *slog.Logger {
+func NewWith(w io.Writer, name string, level Leveler, opts Options) *Logger {
 	if opts.JSON {
-		return slog.New(&jsonHandler{out: &output{w: w}, name: name, level: level, pid: os.Getpid()})
+		return NewLogger(&jsonHandler{out: &output{w: w}, name: name, level: level, pid: os.Getpid()})
 	}
-	return slog.New(&handler{out: &output{w: w}, prefix: name + ": ", level: level, timestamps: opts.Timestamps})
+	return NewLogger(&handler{out: &output{w: w}, prefix: name + ": ", level: level, timestamps: opts.Timestamps})
 }
 
 // fixedKeys are the keys every JSON line has. An attribute of the same name keeps it ("service"
@@ -39,26 +37,24 @@ var fixedKeys = [...]string{"time", "service", "stream", "pid", "level", "msg"}
 type jsonHandler struct {
 	out   *output
 	name  string
-	level slog.Leveler
+	level Leveler
 	pid   int
 	attrs []byte   // pre-encoded With attributes, each starting with a comma
 	keys  []string // their keys
-	group string
 }
 
-func (h *jsonHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+func (h *jsonHandler) Enabled(l Level) bool { return l >= h.level.Level() }
 
-func (h *jsonHandler) Handle(_ context.Context, r slog.Record) error {
+func (h *jsonHandler) Handle(r Record) error {
 	t := r.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
 	attrs := slices.Clone(h.attrs)
 	keys := slices.Clone(h.keys)
-	r.Attrs(func(a slog.Attr) bool {
-		attrs, keys = appendJSONAttr(attrs, keys, h.group, a)
-		return true
-	})
+	for _, a := range r.Attrs {
+		attrs, keys = appendJSONAttr(attrs, keys, a)
+	}
 	var values [len(fixedKeys)][]byte
 	values[0] = append(append([]byte{'"'}, AppendTime(nil, t.UnixMilli())...), '"')
 	values[1] = AppendString(nil, []byte(h.name))
@@ -87,62 +83,45 @@ func (h *jsonHandler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-func levelName(l slog.Level) string {
+func levelName(l Level) string {
 	switch {
-	case l >= slog.LevelError:
+	case l >= LevelError:
 		return "error"
-	case l >= slog.LevelWarn:
+	case l >= LevelWarn:
 		return "warn"
-	case l >= slog.LevelInfo:
+	case l >= LevelInfo:
 		return "info"
 	}
 	return "debug"
 }
 
-func (h *jsonHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+func (h *jsonHandler) WithAttrs(attrs []Attr) Handler {
 	h2 := *h
 	h2.attrs, h2.keys = slices.Clone(h.attrs), slices.Clone(h.keys)
 	for _, a := range attrs {
-		h2.attrs, h2.keys = appendJSONAttr(h2.attrs, h2.keys, h.group, a)
+		h2.attrs, h2.keys = appendJSONAttr(h2.attrs, h2.keys, a)
 	}
 	return &h2
 }
 
-func (h *jsonHandler) WithGroup(name string) slog.Handler {
-	h2 := *h
-	h2.group = h.group + name + "."
-	return &h2
-}
-
-// appendJSONAttr writes an attribute as ,"key":value and adds its key to keys; groups flatten
-// to dotted keys, as in the text format.
-func appendJSONAttr(b []byte, keys []string, group string, a slog.Attr) ([]byte, []string) {
-	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
-		return b, keys
-	}
-	if a.Value.Kind() == slog.KindGroup {
-		for _, ga := range a.Value.Group() {
-			b, keys = appendJSONAttr(b, keys, group+a.Key+".", ga)
-		}
-		return b, keys
-	}
-	key := group + a.Key
-	keys = append(keys, key)
+// appendJSONAttr writes an attribute as ,"key":value and adds its key to keys; groups arrive
+// flattened to dotted keys, as in the text format.
+func appendJSONAttr(b []byte, keys []string, a Attr) ([]byte, []string) {
+	keys = append(keys, a.Key)
 	b = append(b, ',')
-	b = AppendString(b, []byte(key))
+	b = AppendString(b, []byte(a.Key))
 	b = append(b, ':')
-	switch a.Value.Kind() {
-	case slog.KindInt64:
-		return strconv.AppendInt(b, a.Value.Int64(), 10), keys
-	case slog.KindUint64:
-		return strconv.AppendUint(b, a.Value.Uint64(), 10), keys
-	case slog.KindBool:
-		return strconv.AppendBool(b, a.Value.Bool()), keys
-	case slog.KindFloat64:
-		if f := a.Value.Float64(); f == f && f-f == 0 { // finite: JSON has no NaN or Inf
-			return strconv.AppendFloat(b, f, 'g', -1, 64), keys
+	switch v := a.Value.(type) {
+	case int64:
+		return strconv.AppendInt(b, v, 10), keys
+	case uint64:
+		return strconv.AppendUint(b, v, 10), keys
+	case bool:
+		return strconv.AppendBool(b, v), keys
+	case float64:
+		if v == v && v-v == 0 { // finite: JSON has no NaN or Inf
+			return strconv.AppendFloat(b, v, 'g', -1, 64), keys
 		}
 	}
-	return AppendString(b, []byte(a.Value.String())), keys
+	return AppendString(b, []byte(valueString(a.Value))), keys
 }

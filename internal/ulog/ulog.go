@@ -3,14 +3,12 @@
 // services' lines, never on stdout, which belongs to the program. It also owns that JSON
 // encoding (jsonenc.go), which logmux uses for every line.
 //
-// It is a log/slog handler so that callers use slog's API; it owns only the line format and the
-// verbosity threshold.
+// Its Logger (logger.go) has log/slog's API without log/slog, which would cost the binary
+// encoding/json's encoder; the handlers here own the line format and the verbosity threshold.
 package ulog
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,20 +18,20 @@ import (
 
 // LevelFor maps a -v count to a level: warnings and errors by default, -v adds what uno does,
 // -vv adds debug detail.
-func LevelFor(verbosity int) slog.Level {
+func LevelFor(verbosity int) Level {
 	switch {
 	case verbosity <= 0:
-		return slog.LevelWarn
+		return LevelWarn
 	case verbosity == 1:
-		return slog.LevelInfo
+		return LevelInfo
 	default:
-		return slog.LevelDebug
+		return LevelDebug
 	}
 }
 
 // New returns a logger writing lines prefixed with name (usually "uno") to w at level and above.
-func New(w io.Writer, name string, level slog.Leveler) *slog.Logger {
-	return slog.New(&handler{out: &output{w: w}, prefix: name + ": ", level: level})
+func New(w io.Writer, name string, level Leveler) *Logger {
+	return NewLogger(&handler{out: &output{w: w}, prefix: name + ": ", level: level})
 }
 
 type output struct {
@@ -44,16 +42,15 @@ type output struct {
 type handler struct {
 	out    *output
 	prefix string
-	level  slog.Leveler
+	level  Leveler
 	attrs  string // pre-formatted With attributes
-	group  string
 	// timestamps starts each line with the time.
 	timestamps bool
 }
 
-func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+func (h *handler) Enabled(l Level) bool { return l >= h.level.Level() }
 
-func (h *handler) Handle(_ context.Context, r slog.Record) error {
+func (h *handler) Handle(r Record) error {
 	var b strings.Builder
 	if h.timestamps {
 		t := r.Time
@@ -66,15 +63,14 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	b.WriteString(h.prefix)
 	// Errors end uno, so they read like any tool's last word ("uno: exec /app: ..."); warnings
 	// are marked because the program goes on.
-	if r.Level >= slog.LevelWarn && r.Level < slog.LevelError {
+	if r.Level >= LevelWarn && r.Level < LevelError {
 		b.WriteString("warning: ")
 	}
 	b.WriteString(r.Message)
 	b.WriteString(h.attrs)
-	r.Attrs(func(a slog.Attr) bool {
-		appendAttr(&b, h.group, a)
-		return true
-	})
+	for _, a := range r.Attrs {
+		appendAttr(&b, a)
+	}
 	b.WriteByte('\n')
 	h.out.mu.Lock()
 	defer h.out.mu.Unlock()
@@ -82,39 +78,22 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+func (h *handler) WithAttrs(attrs []Attr) Handler {
 	var b strings.Builder
 	b.WriteString(h.attrs)
 	for _, a := range attrs {
-		appendAttr(&b, h.group, a)
+		appendAttr(&b, a)
 	}
 	h2 := *h
 	h2.attrs = b.String()
 	return &h2
 }
 
-func (h *handler) WithGroup(name string) slog.Handler {
-	h2 := *h
-	h2.group = h.group + name + "."
-	return &h2
-}
-
-func appendAttr(b *strings.Builder, group string, a slog.Attr) {
-	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
-		return
-	}
-	if a.Value.Kind() == slog.KindGroup {
-		for _, ga := range a.Value.Group() {
-			appendAttr(b, group+a.Key+".", ga)
-		}
-		return
-	}
+func appendAttr(b *strings.Builder, a Attr) {
 	b.WriteByte(' ')
-	b.WriteString(group)
 	b.WriteString(a.Key)
 	b.WriteByte('=')
-	s := a.Value.String()
+	s := valueString(a.Value)
 	if needsQuote(s) {
 		s = strconv.Quote(s)
 	}

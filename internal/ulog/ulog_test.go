@@ -3,7 +3,6 @@ package ulog
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -18,7 +17,7 @@ func TestFormat(t *testing.T) {
 	log.Info("started program", "pid", 7, "argv", []string{"sh", "-c", "x y"})
 	log.Warn("reaped orphan", "status", "exit 0")
 	log.With("service", "api").Error("exec /app: no such file or directory")
-	log.WithGroup("g").Info("grouped", slog.Group("a", "b", 1), "empty", "")
+	log.WithGroup("g").Info("grouped", Group("a", "b", 1), "empty", "")
 	want := `uno: started program pid=7 argv="[sh -c x y]"
 uno: warning: reaped orphan status="exit 0"
 uno: exec /app: no such file or directory service=api
@@ -30,7 +29,7 @@ uno: grouped g.a.b=1 g.empty=""
 }
 
 func TestLevelFor(t *testing.T) {
-	for v, want := range map[int]slog.Level{-1: slog.LevelWarn, 0: slog.LevelWarn, 1: slog.LevelInfo, 2: slog.LevelDebug, 5: slog.LevelDebug} {
+	for v, want := range map[int]Level{-1: LevelWarn, 0: LevelWarn, 1: LevelInfo, 2: LevelDebug, 5: LevelDebug} {
 		if got := LevelFor(v); got != want {
 			t.Errorf("LevelFor(%d) = %v, want %v", v, got, want)
 		}
@@ -43,7 +42,7 @@ func TestJSONFormat(t *testing.T) {
 	var b bytes.Buffer
 	log := NewWith(&b, "uno", LevelFor(2), Options{JSON: true})
 	log.Info("service started", "service", "api", "pid", 12, "ok", true, "f", 1.5, "bad", "\xff\x01")
-	log.With("service", "db").WithGroup("g").Warn("w", slog.Group("a", "b", 2))
+	log.With("service", "db").WithGroup("g").Warn("w", Group("a", "b", 2))
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("%q", b.String())

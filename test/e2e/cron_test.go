@@ -565,15 +565,24 @@ func TestCronIdleWakeUps(t *testing.T) {
 	p, _ := startServices(t, startOpts{mode: asPID1}, conf.String())
 	poll(t, "10 jobs scheduled", func() bool { return strings.Count(p.stderr.String(), "cron job scheduled") == 10 })
 	pid := p.cmd.Process.Pid
-	// Past start-up's lazy work (the runtime's first GC cycle, uno's own log queue).
-	time.Sleep(500 * time.Millisecond)
-	before := contextSwitches(t, pid)
+	// Something that polls switches in every window; start-up's lazy work (the runtime's first
+	// GC cycle, uno's own log queue) or a loaded machine's delays in one or two. So the test
+	// watches up to five windows and fails only if none of them is quiet.
 	const watch = 3 * time.Second
-	time.Sleep(watch)
-	if n := contextSwitches(t, pid) - before; n >= 3 {
-		t.Errorf("uno switched %d times in %v with no job due: something polls", n, watch)
+	var seen []int
+	for range 5 {
+		before := contextSwitches(t, pid)
+		time.Sleep(watch)
+		n := contextSwitches(t, pid) - before
+		seen = append(seen, n)
+		if n < 3 {
+			break
+		}
+	}
+	if n := seen[len(seen)-1]; n >= 3 {
+		t.Errorf("uno switched %v times in each of %d windows of %v with no job due: something polls", seen, len(seen), watch)
 	} else {
-		t.Logf("%d context switches in %v", n, watch)
+		t.Logf("context switches per %v window: %v", watch, seen)
 	}
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)

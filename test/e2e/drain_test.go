@@ -134,3 +134,26 @@ func TestDrainSingleProgram(t *testing.T) {
 		})
 	}
 }
+
+// TestDrainThenSIGINT: SIGINT during a drain stops at once (SIGINT does not drain), with the
+// grace that is left (fresh-eyes review: held).
+func TestDrainThenSIGINT(t *testing.T) {
+	needRoot(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p, _, _, _ := startControlled(t, `
+[services.app]
+command = ["sleep", "1000"]
+`, "--http", addr, "--drain", "30s", "--grace", "60s")
+	poll(t, "/readyz 200", func() bool { return readyz(t, addr) == 200 })
+	notReadyAfterTerm(t, p, addr)
+	waitLog(t, p, `draining: not ready`)
+	sent := time.Now()
+	p.signal(syscall.SIGINT)
+	p.expectExit(0)
+	if took := time.Since(sent); took > 15*time.Second {
+		t.Errorf("uno took %v after SIGINT: the drain went on", took)
+	}
+	if !strings.Contains(p.stderr.String(), "stopping on signal signal=SIGINT") {
+		t.Errorf("log:\n%s", p.stderr.String())
+	}
+}

@@ -120,3 +120,40 @@ health = { watchdog = "1s" }
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 }
+
+// TestOperatorStopDuringAnUnhealthyOrNotReadyStop: uno ctl stop while uno is stopping a run
+// for its health, or because it was not ready in time, is the operator's: the run ends stopped,
+// and no restart follows (fresh-eyes review: the readiness path restarted it).
+func TestOperatorStopDuringAnUnhealthyOrNotReadyStop(t *testing.T) {
+	needRoot(t)
+	for _, tc := range []struct{ name, check string }{
+		{"unhealthy", `health = { exec = ["sh", "-c", "test ! -e \"$MARKS.sick\""], interval = "20ms", failures = 1 }`},
+		{"not-ready", `ready = { exec = ["false"], interval = "20ms", timeout = "300ms" }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, marks, socket, _ := startControlled(t, `
+[services.app]
+command = ["@TESTPROG@", "trap-term", "${MARKS}.finished"]
+restart = "always"
+restart_delay = "10ms"
+`+tc.check+"\n")
+			if tc.name == "unhealthy" {
+				poll(t, "healthy", func() bool { return statusOf(t, socket)["app"].Health == "healthy" })
+			}
+			if err := os.WriteFile(marks+".sick", nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, socket, "app", "stopping")
+			if r := runCtl(t, socket, "stop", "app"); r.code != 0 {
+				t.Fatalf("stop during the stop: %d %s", r.code, r.stderr)
+			}
+			waitState(t, socket, "app", "stopped")
+			log := p.stderr.String()
+			if strings.Contains(log, "restarting service") {
+				t.Errorf("restarted after the operator's stop:\n%s", log)
+			}
+			p.signal(syscall.SIGTERM)
+			p.expectExit(0)
+		})
+	}
+}

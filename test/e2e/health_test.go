@@ -315,3 +315,51 @@ health = { watchdog = "300ms" }
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 }
+
+// TestNotifyUnsupportedFloodLogsOnce: a service that sends MAINPID= (not supported) in a flood
+// gets one warning for its run, not one per datagram: uno's log is not the service's to fill
+// (fresh-eyes review: 2,000 datagrams gave 2,000 warnings).
+func TestNotifyUnsupportedFloodLogsOnce(t *testing.T) {
+	needRoot(t)
+	p, marks := startServices(t, startOpts{mode: asPID1, env: []string{"FLOOD=2000", "FLOOD_MSG=MAINPID=1\nEXTEND_TIMEOUT_USEC=1\nWATCHDOG=1"}}, `
+[services.app]
+command = ["@TESTPROG@", "watchdog", "${MARKS}"]
+health = { watchdog = "300ms" }
+`, "--no-socket")
+	waitMark(t, marks, "watchdog_300000")
+	// The flood was sent before the mark; STATUS=pinging after it; its warning, once read.
+	waitLog(t, p, "not supported")
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	if n := strings.Count(p.stderr.String(), "not supported"); n != 1 {
+		t.Errorf("%d warnings for one run's flood, want 1", n)
+	}
+}
+
+// TestNotifyTruncatedDatagramIgnored: a datagram longer than uno reads (4 KiB) is dropped, as
+// systemd drops one, not read cut: here the cut turns READY=10 into READY=1 (fresh-eyes review:
+// the service was made ready by a message it never sent).
+func TestNotifyTruncatedDatagramIgnored(t *testing.T) {
+	needRoot(t)
+	msg := "X=" + strings.Repeat("x", 4096-len("X=")-len("\nREADY=1")) + "\nREADY=10\nSTATUS=long"
+	socket := filepath.Join(socketDir(t), "uno.sock")
+	p, _ := startServices(t, startOpts{mode: asPID1, env: []string{"FLOOD=1", "FLOOD_MSG=" + msg}}, `
+[services.app]
+command = ["@TESTPROG@", "watchdog", "${MARKS}"]
+ready = { notify = true, timeout = "60s" }
+health = { watchdog = "10s" }
+`, "--socket", socket)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", p.stderr.String())
+		}
+	})
+	poll(t, "the control socket", func() bool { _, err := os.Stat(socket); return err == nil })
+	// STATUS=pinging comes after the long datagram, and messages are taken in order.
+	poll(t, "STATUS=pinging", func() bool { return statusOf(t, socket)["app"].Status == "pinging" })
+	if s := statusOf(t, socket)["app"]; s.Ready || s.State != "starting" {
+		t.Errorf("a cut datagram made it ready: %+v", s)
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+}

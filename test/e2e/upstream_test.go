@@ -106,3 +106,34 @@ depends_on = ["db"]
 		p.expectExit(0)
 	})
 }
+
+// A manager's WATCHDOG_USEC=1 (a typo, or a hostile manager) asked for a ping every 500ns: uno
+// spun a whole core sending them, for ever. The pings are at most one per 10ms.
+func TestNotifyUpstreamTinyWatchdog(t *testing.T) {
+	path, msgs := notifyListener(t)
+	began := time.Now()
+	p, _ := startServices(t, startOpts{mode: asSubreaper, env: []string{"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=1"}}, `
+[services.app]
+command = ["sleep", "1000"]
+`, "--no-socket")
+	pings := 0
+	var readyAt time.Time
+	for readyAt.IsZero() || time.Since(readyAt) < 300*time.Millisecond {
+		msg := nextMessage(t, msgs)
+		if strings.Contains(msg, "READY=1") && readyAt.IsZero() {
+			readyAt = time.Now()
+		}
+		if strings.Contains(msg, "WATCHDOG=1") {
+			pings++
+		}
+	}
+	// Every ping counted was sent since began, each at least 10ms after the one before.
+	if most := int(time.Since(began)/(10*time.Millisecond)) + 1; pings > most {
+		t.Errorf("%d pings in %v: more than one per 10ms", pings, time.Since(began))
+	}
+	p.signal(syscall.SIGTERM)
+	p.expectExit(0)
+	if !strings.Contains(p.stderr.String(), "below 10ms") {
+		t.Errorf("no warning about the watchdog's period:\n%s", p.stderr.String())
+	}
+}

@@ -242,7 +242,9 @@ func startKubelet() error {
 	var err error
 	if node.kubeletCmd, err = startDaemon("kubelet", node.kubelet, "--config", confPath,
 		"--root-dir", filepath.Join(baseDir, "kubelet", "root"), "--cert-dir", filepath.Join(baseDir, "kubelet", "pki"),
-		"--hostname-override", nodeName, "--v", "2"); err != nil {
+		// prober.go and worker.go at 3: the drain test reads every readiness probe's result, and
+		// whether the kubelet still probes a static pod it has stopped tracking.
+		"--hostname-override", nodeName, "--v", "2", "--vmodule", "prober=3,worker=3"); err != nil {
 		return err
 	}
 	return waitUp("kubelet", 120*time.Second, func() error {

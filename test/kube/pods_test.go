@@ -338,24 +338,37 @@ func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) 
 //
 //	I1201 20:31:12.345678   12345 kuberuntime_container.go:809] "Killing container with a grace period" pod="default/uno-single-uno-e2e" ... containerName="app" ...
 func (p *kpod) killedAt(container string) (time.Time, bool) {
+	at := p.klogTimes(container, `"Killing container with a grace period"`)
+	if len(at) == 0 {
+		return time.Time{}, false
+	}
+	return at[len(at)-1], true
+}
+
+// klogTimes returns the times of the kubelet's log lines about the pod's container (any line
+// about the pod, for container "") that contain every one of what, in order.
+func (p *kpod) klogTimes(container string, what ...string) []time.Time {
 	data, _ := os.ReadFile(filepath.Join(baseDir, "kubelet.log"))
-	var at time.Time
+	var at []time.Time
 	for _, line := range strings.Split(string(data), "\n") {
-		if !strings.Contains(line, `"Killing container with a grace period"`) ||
-			!strings.Contains(line, `pod="default/`+p.name+`"`) || !strings.Contains(line, `containerName="`+container+`"`) {
+		if !strings.Contains(line, `pod="default/`+p.name+`"`) || container != "" && !strings.Contains(line, `containerName="`+container+`"`) {
 			continue
 		}
+		match := true
+		for _, w := range what {
+			match = match && strings.Contains(line, w)
+		}
 		f := strings.Fields(line)
-		if len(f) < 2 || len(f[0]) != 5 {
+		if !match || len(f) < 2 || len(f[0]) != 5 {
 			continue
 		}
 		// klog gives no year and the local time zone.
 		t, err := time.ParseInLocation("2006 0102 15:04:05.999999", fmt.Sprintf("%d %s %s", time.Now().Year(), f[0][1:], f[1]), time.Local)
 		if err == nil {
-			at = t
+			at = append(at, t)
 		}
 	}
-	return at, !at.IsZero()
+	return at
 }
 
 // mustKilledAt is killedAt for a container the kubelet must have stopped.

@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,11 +14,8 @@ import (
 // kubelet's httpGet probes on uno's /readyz and /healthz. A worker made to keep failing turns
 // /healthz red and the kubelet restarts the container; the new container becomes Ready again;
 // deleting the pod then stops the services in the reverse of their start order, within the
-// grace, and uno exits 0.
-//
-// Drain (the health issue's `drain`) has not landed: scenario 3 checks the ordered stop alone.
+// grace, and uno exits 0. Scenario 3, the deletion with uno's drain, is in drain_test.go.
 func testServices(t *testing.T) {
-	const grace = 30 * time.Second // terminationGracePeriodSeconds in services.yaml
 	httpPort, webPort := mustFreePort(t), mustFreePort(t)
 	p := runPod(t, "services.yaml", "uno-services", "9000", strconv.Itoa(httpPort), "8080", strconv.Itoa(webPort))
 
@@ -85,31 +81,25 @@ func testServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	p.delete()
-	exit := awaitExit(t, "the second uno-services container", second.id())
-	killed := mustKilledAt(t, p, "services")
-	stop := exit.at.Sub(killed)
-	t.Logf("MEASURE services: the kubelet's SIGTERM %s after the deletion; exit %s after it, status %d, grace %v",
-		ms(killed.Sub(p.deleted)), ms(stop), exit.exitStatus, grace)
-	if exit.exitStatus != 0 {
-		t.Errorf("uno exited %d on the pod's deletion, want 0 (SIGTERM, no main program)", exit.exitStatus)
-	}
-	if stop >= grace/2 {
-		t.Errorf("the services took %v to stop, not well inside the %v grace", stop, grace)
-	}
-	p.waitGone()
-	logText, err := io.ReadAll(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkStopOrder(t, string(logText))
+	testDrain(t, p, second, logFile, httpPort, webPort)
 }
 
 // checkStopOrder checks, in uno's log, that the services stopped in the reverse of the start
-// order: the worker and the ticker (which depend on web) have exited before web is stopped.
-func checkStopOrder(t *testing.T, log string) {
+// order: the worker and the ticker (which depend on web) have exited before web is stopped,
+// and nothing was stopped before the line after (the drain's end).
+func checkStopOrder(t *testing.T, log, after string) {
 	t.Helper()
 	lines := strings.Split(log, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, after) {
+			for _, early := range lines[:i] {
+				if strings.Contains(early, "stopping service") || strings.Contains(early, "service stopped") {
+					t.Errorf("uno stopped a service before %q: %s", after, early)
+				}
+			}
+			break
+		}
+	}
 	find := func(what, service string) int {
 		for i, l := range lines {
 			if strings.Contains(l, what) && strings.Contains(l, "service="+service+" ") {

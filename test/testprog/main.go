@@ -39,7 +39,8 @@ const usage = `usage: testprog COMMAND [args]
                       answer HTTP on ADDR with 200, or, while the file HANG exists, never;
                       append "serving" to MARKS once listening
   watchdog MARKS      send WATCHDOG=1 to $NOTIFY_SOCKET every $WATCHDOG_USEC/4 until MARKS.stop
-                      exists, WATCHDOG=trigger once MARKS.trigger does ($FLOOD: a flood first)
+                      exists, WATCHDOG=trigger once MARKS.trigger does ($FLOOD: a flood first,
+                      of $FLOOD_MSG if set)
   notify MARKS        append "notify ready" to MARKS, send READY=1 to $NOTIFY_SOCKET, sleep
   family LOG          catch every signal and append "prog got N" to LOG for each; start a
                       member of its process group that does the same as "member got N"

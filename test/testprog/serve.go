@@ -55,7 +55,7 @@ func serveHealth(addr, marks, hang string) {
 
 // watchdog sends STATUS=pinging, then WATCHDOG=1 every quarter of $WATCHDOG_USEC while the file
 // STOP does not exist; WATCHDOG=trigger once when TRIGGER appears; with FLOOD set, it also
-// sends that many STATUS= datagrams as fast as it can first.
+// sends that many STATUS= datagrams (or $FLOOD_MSG) as fast as it can first.
 func watchdog(marks string) {
 	usec, _ := strconv.Atoi(os.Getenv("WATCHDOG_USEC"))
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -67,7 +67,11 @@ func watchdog(marks string) {
 	send := func(msg string) { _ = unix.Sendto(fd, []byte(msg), 0, addr) }
 	if n, _ := strconv.Atoi(os.Getenv("FLOOD")); n > 0 {
 		for i := 0; i < n; i++ {
-			send("STATUS=flood " + strconv.Itoa(i) + "\nWATCHDOG=1")
+			if m := os.Getenv("FLOOD_MSG"); m != "" {
+				send(m)
+			} else {
+				send("STATUS=flood " + strconv.Itoa(i) + "\nWATCHDOG=1")
+			}
 		}
 	}
 	send("STATUS=pinging")
