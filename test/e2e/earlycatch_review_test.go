@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -253,4 +254,69 @@ func TestPrintingRunsEndOnCtrlC(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Services mode, a SIGTERM at a random instant of the start-up (package inits, the wait for the
+// early registration, the configuration's load, the first fork): uno either dies of it before it
+// started anything, or stops what it started and exits; it never hangs on a lost SIGTERM, and
+// never leaves a service running behind it.
+func TestServicesEarlyTermStopsOrNeverStarts(t *testing.T) {
+	uno := testbin.Uno(t)
+	dir := t.TempDir()
+	died, stopped := 0, 0
+	for i := range 100 {
+		marker := fmt.Sprintf("1000.%d%04d", os.Getpid(), i)
+		cfg := filepath.Join(dir, fmt.Sprintf("uno%d.toml", i))
+		if err := os.WriteFile(cfg, []byte("[services.a]\ncommand = [\"sleep\", \""+marker+"\"]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(uno, "--socket", filepath.Join(dir, fmt.Sprintf("s%d.sock", i)), "--grace", "5s", "-c", cfg)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(rand.IntN(6000)) * time.Microsecond
+		time.Sleep(delay)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatalf("try %d: kill: %v", i, err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("try %d (SIGTERM %v after the start): uno still ran 20 s later: the SIGTERM was lost", i, delay)
+		}
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		switch {
+		case ws.Signaled() && ws.Signal() == syscall.SIGTERM:
+			died++
+		case ws.Exited():
+			stopped++
+		default:
+			t.Fatalf("try %d (SIGTERM %v after the start): uno ended with %v", i, delay, cmd.ProcessState)
+		}
+		if pid := findCmdline(marker); pid != 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("try %d (SIGTERM %v after the start): uno ended with %v and left its service (pid %d) running", i, delay, cmd.ProcessState, pid)
+		}
+	}
+	t.Logf("%d died of the SIGTERM before starting anything, %d stopped and exited", died, stopped)
+}
+
+// findCmdline is the pid of a process whose command line contains s, or 0.
+func findCmdline(s string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.Contains(string(b), s) {
+			return pid
+		}
+	}
+	return 0
 }
