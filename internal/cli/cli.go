@@ -113,8 +113,16 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 	if p.name == "uno" && len(args) > 1 && args[1] == "ctl" {
 		return ctl(args[2:], env, stdout, stderr)
 	}
+	early := signals.Begun() // started by internal/earlycatch's init, in the binary
+	// A run that starts nothing gives the signals back first: Ctrl-C ends it as any command.
+	giveBack := func() {
+		if early != nil {
+			early.Stop()
+		}
+	}
 	inv, err := p.parse(args[1:], env)
 	if err != nil {
+		giveBack()
 		fmt.Fprintf(stderr, "%s: %v\n", p.name, err)
 		var ue *usageError
 		if errors.As(err, &ue) {
@@ -123,15 +131,13 @@ func Main(args []string, env lookupFunc, stdout, stderr io.Writer) int {
 		return p.usageExit
 	}
 	if inv.print != "" || inv.printErr != "" {
+		giveBack()
 		fmt.Fprint(stdout, inv.print)
 		fmt.Fprint(stderr, inv.printErr)
 		return 0
 	}
-	early := signals.Begun() // started by internal/earlycatch's init, in the binary
 	if inv.check {
-		if early != nil {
-			early.Stop()
-		}
+		giveBack()
 		return check(inv, stdout, stderr)
 	}
 	// From here on uno runs something. Every catchable signal is caught first, before anything

@@ -64,8 +64,20 @@ func (c *Catching) Wait(keepIgnored bool) []syscall.Signal {
 }
 
 // Stop gives the signals back to their default handling, for a run of uno that starts nothing
-// (uno check): Ctrl-C must end it as it ends any command.
+// (uno check): Ctrl-C must end it as it ends any command. A signal caught before Stop was sent to
+// this run all the same: it is sent again, to get what it would have got (signal.Stop returns
+// only once every signal caught is in C), so a Ctrl-C in uno check's first milliseconds ends it.
 func (c *Catching) Stop() {
 	<-c.done
 	signal.Stop(c.C)
+	for {
+		select {
+		case sig := <-c.C:
+			if s, ok := sig.(syscall.Signal); ok {
+				_ = syscall.Kill(syscall.Getpid(), s)
+			}
+		default:
+			return
+		}
+	}
 }

@@ -2,6 +2,7 @@ package signals
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -30,11 +31,16 @@ func PreemptOff() bool {
 	return preemptOff(os.Getenv("GODEBUG"), preemptOffLinked == "1")
 }
 
+// preemptOff reads godebug as the runtime does at start (runtime1.go, parsegodebug): left to
+// right, the value a decimal int32, off when not 0, and a value that does not parse skipped
+// (the setting before it stays).
 func preemptOff(godebug string, linked bool) bool {
 	off := linked
 	for _, kv := range strings.Split(godebug, ",") {
 		if v, ok := strings.CutPrefix(kv, "asyncpreemptoff="); ok {
-			off = v != "" && v != "0"
+			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+				off = n != 0
+			}
 		}
 	}
 	return off

@@ -21,6 +21,19 @@ func TestPreemptOff(t *testing.T) {
 		{"asyncpreemptoff=1,asyncpreemptoff=0", false, false}, // the last setting wins, as in the runtime
 		{"asyncpreemptoff=0,asyncpreemptoff=1", false, true},
 		{"xasyncpreemptoff=1", false, false},
+		// The runtime reads the value as a decimal int32 (runtime1.go, parsegodebug) and skips a
+		// setting it cannot read, keeping the one before: so must uno, or a plain build told
+		// asyncpreemptoff=true forwards the runtime's own SIGURGs.
+		{"asyncpreemptoff=true", false, false},
+		{"asyncpreemptoff=on", false, false},
+		{"asyncpreemptoff=1,asyncpreemptoff=on", false, true},
+		{"asyncpreemptoff=00", false, false},
+		{"asyncpreemptoff=-0", false, false},
+		{"asyncpreemptoff=+1", false, true},
+		{"asyncpreemptoff=2", false, true},
+		{"asyncpreemptoff=", true, true},
+		{"asyncpreemptoff=x", true, true},
+		{"asyncpreemptoff=99999999999", true, true},
 	} {
 		if got := preemptOff(c.godebug, c.linked); got != c.want {
 			t.Errorf("preemptOff(%q, %v) = %v, want %v", c.godebug, c.linked, got, c.want)

@@ -46,6 +46,18 @@ func TestPlainBuildForwardsNoRuntimeSIGURG(t *testing.T) {
 		t.Skip("builds uno")
 	}
 	uno := plainUno(t)
+	// GODEBUG as the runtime reads it (issue 19's review): "true" is no number, so the runtime
+	// keeps preemption on, and uno must not catch SIGURG either (it did, and forwarded the outside
+	// one); asyncpreemptoff=1 turns preemption off, and the outside SIGURG is forwarded, once.
+	for _, c := range []struct {
+		godebug string
+		wantURG int
+	}{{"", 0}, {"asyncpreemptoff=true", 0}, {"asyncpreemptoff=1", 1}} {
+		t.Run("GODEBUG="+c.godebug, func(t *testing.T) { plainBuildSIGURG(t, uno, c.godebug, c.wantURG) })
+	}
+}
+
+func plainBuildSIGURG(t *testing.T, uno, godebug string, wantURG int) {
 	env := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GODEBUG=") {
@@ -56,6 +68,9 @@ func TestPlainBuildForwardsNoRuntimeSIGURG(t *testing.T) {
 	// GOGC=1: uno collects garbage after every few kilobytes it allocates, and preempts its
 	// running goroutines for each collection.
 	cmd.Env = append(env, "GOGC=1")
+	if godebug != "" {
+		cmd.Env = append(cmd.Env, "GODEBUG="+godebug)
+	}
 	p := startCmd(t, cmd)
 	p.expect(`^\d+ ready$`)
 	// Ten floods, each answered before the next: the binary before this test existed leaked a
@@ -90,10 +105,10 @@ func TestPlainBuildForwardsNoRuntimeSIGURG(t *testing.T) {
 	}
 	p.expectExit(0)
 	t.Logf("the program got %d of %d SIGUSR1 (the kernel coalesces them)", usr1, floods*flood)
-	if urg != 0 {
-		t.Errorf("the program got %d SIGURG: the runtime's own preemption signals, or the outside one, were forwarded", urg)
+	if urg != wantURG {
+		t.Errorf("the program got %d SIGURG, want %d: the runtime's own preemption signals were forwarded, or the outside one wrongly forwarded or not", urg, wantURG)
 	}
-	if strings.Contains(p.stderr.String(), "forwarded signal signal=SIGURG") {
+	if wantURG == 0 && strings.Contains(p.stderr.String(), "forwarded signal signal=SIGURG") {
 		t.Errorf("uno forwarded a SIGURG:\n%s", p.stderr.String())
 	}
 }
