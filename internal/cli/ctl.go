@@ -240,6 +240,9 @@ func (c *ctlCommand) status(args []string) (int, error) {
 		pid, uptime, last := "-", "-", "-"
 		if s.Pid != 0 {
 			pid = strconv.Itoa(s.Pid)
+			if s.MainPid != 0 && s.MainPid != s.Pid {
+				pid += " (main " + strconv.Itoa(s.MainPid) + ")"
+			}
 			uptime = formatUptime(time.Duration(s.UptimeSeconds * float64(time.Second)))
 		}
 		if s.LastExit != nil {

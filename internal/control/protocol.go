@@ -91,6 +91,8 @@ type ServiceStatus struct {
 	// Essential services decide the container's health and readiness.
 	Essential bool `json:"essential"`
 	Pid       int  `json:"pid,omitempty"`
+	// MainPid is the run's main process as its MAINPID= named it, when not Pid.
+	MainPid int `json:"main_pid,omitempty"`
 	// StartedAt is when the current (or last) run started; zero if it never ran.
 	StartedAt     time.Time `json:"started_at,omitzero"`
 	UptimeSeconds float64   `json:"uptime_seconds,omitempty"`

@@ -130,6 +130,10 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 		if hs.suspended {
 			return
 		}
+		if s.watchdogExtended() { // EXTEND_TIMEOUT_USEC=: this deadline is pushed past
+			hs.lastTick = time.Now().UnixNano()
+			return
+		}
 		if s.pingedAt.Load() <= hs.lastTick {
 			ev.err = fmt.Errorf("no WATCHDOG=1 within %v", h.Interval)
 		}
@@ -204,8 +208,7 @@ func (sv *Supervisor) notifyMessage(s *service, m probe.Message) {
 // notified acts on a notify message from a service's current run (the sender is checked here,
 // where the run's pid is known): WATCHDOG=1 feeds its watchdog, WATCHDOG=trigger makes it
 // unhealthy at once, STATUS= is shown by uno ctl status, STOPPING=1 and RELOADING=1 hold the
-// watchdog (READY=1 resumes it). MAINPID= and EXTEND_TIMEOUT_USEC= are not supported: uno
-// follows the process it started, with the timeouts of its configuration.
+// watchdog (READY=1 resumes it); MAINPID= and EXTEND_TIMEOUT_USEC= are notifyextra.go's.
 func (sv *Supervisor) notified(ev notifyEvent) {
 	s, v := ev.svc, ev.msg.Vars
 	if !ev.msg.From(s.pid) { // 0 unless a run is under way
@@ -229,8 +232,11 @@ func (sv *Supervisor) notified(ev notifyEvent) {
 			sv.healthResult(healthEvent{svc: s, run: s.run, gen: hs.gen, trigger: true, err: errors.New("the service sent WATCHDOG=trigger")})
 		}
 	}
-	if v["MAINPID"] != "" || v["EXTEND_TIMEOUT_USEC"] != "" {
-		sv.warnOnce(s, "MAINPID= and EXTEND_TIMEOUT_USEC= not supported; ignored (said once per run)")
+	if pid, ok := v["MAINPID"]; ok {
+		sv.setMainPid(s, pid) // notifyextra.go
+	}
+	if usec, ok := v["EXTEND_TIMEOUT_USEC"]; ok {
+		sv.extendTimeout(s, usec)
 	}
 }
 

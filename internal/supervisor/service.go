@@ -102,6 +102,7 @@ type service struct {
 	// run's pid, 0 between runs) and pingedAt (its last WATCHDOG=1, Unix ns) are shared with
 	// the socket's goroutine (health.go).
 	notifyStatus string
+	extra        notifyExtra // MAINPID=, EXTEND_TIMEOUT_USEC= (notifyextra.go)
 	runPid       atomic.Int64
 	pingedAt     atomic.Int64
 	stats        serviceStats // metrics.go

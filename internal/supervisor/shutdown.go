@@ -116,8 +116,10 @@ func (sv *Supervisor) stop(s *service, sig syscall.Signal) {
 	}
 	// A stopped process cannot act on the signal until it runs again: SIGCONT follows.
 	if s.cfg.KillMode == config.KillMixed {
-		sv.signalLeader(s, sig)
-		sv.signalLeader(s, syscall.SIGCONT)
+		if !sv.signalMain(s, sig) || !sv.signalMain(s, syscall.SIGCONT) { // MAINPID=, notifyextra.go
+			sv.signalLeader(s, sig)
+			sv.signalLeader(s, syscall.SIGCONT)
+		}
 	} else {
 		sv.signalGroup(s, sig)
 		sv.signalGroup(s, syscall.SIGCONT)

@@ -45,7 +45,7 @@ func (sv *Supervisor) publish() {
 			Ready: (s.state == Running && s.health.status != healthUnhealthy) || s.state == Completed, Essential: s.cfg.Essential,
 			Pid: s.pid, StartedAt: s.startedAt, Restarts: s.restarts,
 			Health: s.health.status, HealthFailures: s.health.failures, HealthError: s.health.lastError,
-			Status: s.notifyStatus,
+			Status: s.notifyStatus, MainPid: s.mainPid(),
 		}
 		if s.cfg.Cron != nil {
 			st.Cron = sv.cronStatus(s)
