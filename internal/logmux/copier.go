@@ -96,7 +96,7 @@ func (c *copier) run() {
 		}
 		if c.lim != nil {
 			// A flood that stops must still get its summary, without waiting for a next line.
-			if pending, at := c.lim.pending(); pending && (due.IsZero() || at.Before(due)) {
+			if pending, at := c.lim.pending(c.stream); pending && (due.IsZero() || at.Before(due)) {
 				due = at
 			}
 		}
@@ -121,7 +121,7 @@ func (c *copier) run() {
 			_ = c.r.SetReadDeadline(time.Time{})
 			c.deadline = time.Time{}
 			if c.lim != nil {
-				c.writeDropped(c.lim.flush(false))
+				c.writeDropped(c.lim.flush(c.stream, false))
 			}
 			if kept > 0 && !time.Now().Before(c.since.Add(c.m.hold)) {
 				kept = c.cutKept(kept, false)
@@ -157,7 +157,7 @@ func (c *copier) consume(kept, n int) (int, bool) {
 				cont = 1
 			}
 			var k int
-			k, report = c.lim.take(len(ends) - cont)
+			k, report = c.lim.take(c.stream, len(ends)-cont)
 			c.svc.dropped.Add(uint64(len(ends) - cont - k))
 			admitted = ends[:cont+k]
 			if c.inLine && c.lineDropped {
@@ -278,7 +278,7 @@ func (c *copier) cutKept(kept int, full bool) int {
 func (c *copier) finish(kept int) {
 	defer func() {
 		if c.lim != nil {
-			c.writeDropped(c.lim.flush(true))
+			c.writeDropped(c.lim.flush(c.stream, true))
 		}
 	}()
 	if kept == 0 {
@@ -318,7 +318,7 @@ func (c *copier) admit() (bool, uint64) {
 	if c.lim == nil {
 		return true, 0
 	}
-	k, report := c.lim.take(1)
+	k, report := c.lim.take(c.stream, 1)
 	if k == 0 {
 		c.svc.dropped.Add(1)
 	}

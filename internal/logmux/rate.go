@@ -7,15 +7,19 @@ import (
 
 // limiter is a service's log_rate: a token bucket of burst lines, refilled at rate lines per
 // per. It never waits: lines over the limit are counted, and the count is reported in one
-// summary line once lines pass again (at most once a second) or the run ends.
+// summary line once lines pass again (at most once a second) or the run ends. The bucket is the
+// service's, shared by its two streams; the counts are each stream's, so that a summary is
+// written by the reader of the stream whose lines were dropped, on that stream's destination
+// (a count left for whichever reader ended last went to the other stream's, and was lost
+// where that one was discarded).
 type limiter struct {
 	mu       sync.Mutex
 	perLine  time.Duration // time to earn one line
 	burst    float64
 	tokens   float64
 	last     time.Time
-	dropped  uint64
-	reported time.Time
+	dropped  [2]uint64    // by Stream
+	reported [2]time.Time // by Stream
 }
 
 // summaryEvery bounds how often a summary line is written while a service floods.
@@ -27,7 +31,7 @@ func newLimiter(rate int, per time.Duration, burst int) *limiter {
 
 // take admits up to n lines read now, returns how many, and counts the others as dropped; it
 // also returns the count to report now, if one is due, which is then no longer pending.
-func (l *limiter) take(n int) (admitted int, report uint64) {
+func (l *limiter) take(s Stream, n int) (admitted int, report uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
@@ -37,29 +41,29 @@ func (l *limiter) take(n int) (admitted int, report uint64) {
 	}
 	admitted = min(n, int(l.tokens))
 	l.tokens -= float64(admitted)
-	l.dropped += uint64(n - admitted)
-	if l.dropped > 0 && now.Sub(l.reported) >= summaryEvery {
-		report, l.dropped, l.reported = l.dropped, 0, now
+	l.dropped[s] += uint64(n - admitted)
+	if l.dropped[s] > 0 && now.Sub(l.reported[s]) >= summaryEvery {
+		report, l.dropped[s], l.reported[s] = l.dropped[s], 0, now
 	}
 	return admitted, report
 }
 
-// flush returns the count not yet reported, at the end of a run or when it is due.
-func (l *limiter) flush(force bool) uint64 {
+// flush returns the count of s not yet reported, at the end of a run or when it is due.
+func (l *limiter) flush(s Stream, force bool) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	if l.dropped == 0 || !force && now.Sub(l.reported) < summaryEvery {
+	if l.dropped[s] == 0 || !force && now.Sub(l.reported[s]) < summaryEvery {
 		return 0
 	}
-	n := l.dropped
-	l.dropped, l.reported = 0, now
+	n := l.dropped[s]
+	l.dropped[s], l.reported[s] = 0, now
 	return n
 }
 
-// pending says whether a count waits to be reported, and when it may be.
-func (l *limiter) pending() (bool, time.Time) {
+// pending says whether a count of s waits to be reported, and when it may be.
+func (l *limiter) pending(s Stream) (bool, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.dropped > 0, l.reported.Add(summaryEvery)
+	return l.dropped[s] > 0, l.reported[s].Add(summaryEvery)
 }
