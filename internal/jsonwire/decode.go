@@ -208,42 +208,13 @@ func (d *decoder) object(v reflect.Value) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
-	d.off++ // {
-	if d.peek() == '}' {
-		d.off++
-		d.depth--
-		return nil
-	}
-	for {
-		if d.peek() != '"' {
-			return d.syntax("looking for an object key")
-		}
-		key, err := d.str()
-		if err != nil {
-			return err
-		}
-		if d.peek() != ':' {
-			return d.syntax("after object key")
-		}
-		d.off++
+	return d.members(func(key string) error {
 		var target reflect.Value
 		if f := lookup(fields, key); f != nil {
 			target = v.Field(f.index)
 		}
-		if err := d.value(target); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.off++
-		case '}':
-			d.off++
-			d.depth--
-			return nil
-		default:
-			return d.syntax("after object value")
-		}
-	}
+		return d.value(target)
+	})
 }
 
 // mapObject decodes an object into a map with string keys; each value is decoded into a fresh
@@ -259,6 +230,21 @@ func (d *decoder) mapObject(v reflect.Value) error {
 	if v.IsNil() {
 		v.Set(reflect.MakeMap(t))
 	}
+	return d.members(func(key string) error {
+		elem := reflect.New(t.Elem()).Elem()
+		if err := d.value(elem); err != nil {
+			return err
+		}
+		k := reflect.New(t.Key()).Elem()
+		k.SetString(key)
+		v.SetMapIndex(k, elem)
+		return nil
+	})
+}
+
+// members reads an object's members from its "{" (the caller has entered it) to its "}",
+// handing each key to member, which decodes the value that follows.
+func (d *decoder) members(member func(key string) error) error {
 	d.off++ // {
 	if d.peek() == '}' {
 		d.off++
@@ -277,13 +263,9 @@ func (d *decoder) mapObject(v reflect.Value) error {
 			return d.syntax("after object key")
 		}
 		d.off++
-		elem := reflect.New(t.Elem()).Elem()
-		if err := d.value(elem); err != nil {
+		if err := member(key); err != nil {
 			return err
 		}
-		k := reflect.New(t.Key()).Elem()
-		k.SetString(key)
-		v.SetMapIndex(k, elem)
 		switch d.peek() {
 		case ',':
 			d.off++
