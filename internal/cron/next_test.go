@@ -139,6 +139,11 @@ func TestNormalForm(t *testing.T) {
 		"0 0 * * 0-6":           "0 0 * * 0-6",
 		"@every 90s":            "@every 1m30s",
 		"0 30 9 * * *":          "0 30 9 * * *",
+		// A star with a list after it keeps its star (cron's day rule, daylight saving)
+		// and its whole set: FuzzParse found "0 */10,1 1 1 0" written as "0 * 1 1 0".
+		"0 */10,1 1 1 0": "0 */24,0-1,10,20 1 1 0",
+		"*/20,7 * * * *": "*/60,0,7,20,40 * * * *",
+		"0 0 *,5 * *":    "0 0 * * *",
 	}
 	for in, want := range cases {
 		s, err := Parse(in)
@@ -179,6 +184,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add("@every 1h30m")
 	f.Add("*/5 1-3,7 L * mon#2")
+	f.Add("0 */10,1 1 1 0")
 	newYork, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		newYork = time.UTC

@@ -42,13 +42,27 @@ func format(set uint64, f field, star bool) string {
 		} else {
 			step = hi - f.min + 1
 		}
-		if step == 1 {
-			return "*"
+		var series uint64
+		for v := f.min; v <= hi; v += step {
+			series |= 1 << v
 		}
-		return "*/" + strconv.Itoa(step)
+		switch {
+		case series == set && step == 1:
+			return "*"
+		case series == set:
+			return "*/" + strconv.Itoa(step)
+		}
+		// A star with a list after it ("*/10,1"): keep the star with a step that matches
+		// only f.min, and write the whole set after it.
+		return "*/" + strconv.Itoa(hi-f.min+1) + "," + ranges(set, f.min, hi)
 	}
+	return ranges(set, f.min, hi)
+}
+
+// ranges writes the values of set in [lo, hi] as a list of ranges: "1-3,7".
+func ranges(set uint64, lo, hi int) string {
 	var b strings.Builder
-	for v := f.min; v <= hi; v++ {
+	for v := lo; v <= hi; v++ {
 		if set&(1<<v) == 0 {
 			continue
 		}
