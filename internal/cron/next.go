@@ -26,6 +26,13 @@ func (s *Schedule) Next(after time.Time, loc *time.Location) time.Time {
 	for at.Year() <= limit {
 		local := at.In(loc)
 		start, end := local.ZoneBounds()
+		if !end.IsZero() && !end.After(at) {
+			// Go's ZoneBounds gives an end before the instant in the last UTC day of a leap
+			// year that the zone's TZ rule serves (golang/go#81583: 2040-12-31 in New York),
+			// and this loop never moved on. No offset changes on that day: end it at midnight.
+			u := at.UTC()
+			end = time.Date(u.Year(), u.Month(), u.Day()+1, 0, 0, 0, 0, time.UTC)
+		}
 		_, offset := local.Zone()
 		shift := time.Duration(offset) * time.Second
 		// Civil (wall clock) times are handled as UTC times shifted by the offset.

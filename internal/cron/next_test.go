@@ -215,3 +215,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestNextPastGoZoneBoundsBug: Go's ZoneBounds gives an end before the instant in the last UTC
+// day of a leap year served by a zone's TZ rule (golang/go#81583), and Next's search, which
+// moves from one span to the next, looped on it for ever: FuzzParse found "0 0 1 1 */7" (1
+// January on a Sunday) hanging on its third occurrence in New York, after 2040.
+func TestNextPastGoZoneBoundsBug(t *testing.T) {
+	cases := []struct {
+		zone, expr string
+		from, want time.Time
+	}{
+		{"America/New_York", "0 0 1 1 */7", time.Date(2040, 1, 1, 5, 0, 0, 0, time.UTC), time.Date(2045, 1, 1, 5, 0, 0, 0, time.UTC)},
+		{"Europe/Warsaw", "0 * * * *", time.Date(2040, 12, 31, 12, 0, 0, 0, time.UTC), time.Date(2040, 12, 31, 13, 0, 0, 0, time.UTC)},
+		{"Europe/Warsaw", "30 0 * * *", time.Date(2040, 12, 30, 23, 30, 0, 0, time.UTC), time.Date(2040, 12, 31, 23, 30, 0, 0, time.UTC)},
+	}
+	for _, c := range cases {
+		loc, err := time.LoadLocation(c.zone)
+		if err != nil {
+			t.Skipf("no zone data: %v", err)
+		}
+		s, err := Parse(c.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan time.Time, 1)
+		go func() { got <- s.Next(c.from, loc) }()
+		select {
+		case g := <-got:
+			if !g.Equal(c.want) {
+				t.Errorf("%s in %s after %v: %v, want %v", c.expr, c.zone, c.from, g.UTC(), c.want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s in %s after %v: Next has not returned in 20 s", c.expr, c.zone, c.from)
+		}
+	}
+}
