@@ -20,10 +20,14 @@ const shimName = "uno:privs-shim"
 func init() {
 	// uno ctl is a client: it keeps Go's default handling (Ctrl-C ends it). The privilege shim
 	// only execs a service's program: a signal sent to the service while it is still the shim
-	// must do what it would do to the program (Go's default: SIGTERM ends it), not vanish into a
-	// channel nobody reads. Anything else may run a program; a run that does not (--help, a
-	// usage error) just exits.
-	if len(os.Args) > 0 && os.Args[0] == shimName || len(os.Args) > 1 && os.Args[1] == "ctl" {
+	// must do what it would do to the program, the kernel's default action (RestoreDefaults
+	// says why Go's own handling is not that), not vanish into a channel nobody reads. Anything
+	// else may run a program; a run that does not (--help, a usage error) just exits.
+	if len(os.Args) > 0 && os.Args[0] == shimName {
+		signals.RestoreDefaults()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "ctl" {
 		return
 	}
 	signals.Begin()

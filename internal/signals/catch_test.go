@@ -24,6 +24,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childCatch())
 	case "discard":
 		os.Exit(childDiscard())
+	case "restore":
+		os.Exit(childRestore())
 	}
 	os.Exit(3)
 }
@@ -79,6 +81,34 @@ func childCatch() int {
 	}
 	fmt.Println("caught:", strings.Join(names, " "))
 	return printChildSigIgn()
+}
+
+// childRestore prints each signal's disposition after RestoreDefaults: dfl, ign or go.
+func childRestore() int {
+	RestoreDefaults()
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGPIPE,
+		syscall.SIGALRM, syscall.SIGCHLD, 40, 64, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGURG} {
+		what := "go"
+		switch disposition(sig) {
+		case sigDfl:
+			what = "dfl"
+		case sigIgn:
+			what = "ign"
+		}
+		fmt.Printf("%d=%s ", int(sig), what)
+	}
+	fmt.Println()
+	return 0
+}
+
+// TestRestoreDefaults: every signal the runtime caught gets its default action, except those
+// the runtime needs; an inherited ignore stays (HUP here, which the runtime leaves as found).
+func TestRestoreDefaults(t *testing.T) {
+	out := strings.TrimSpace(runChild(t, "restore", `trap "" HUP`))
+	want := "1=ign 15=dfl 10=dfl 13=dfl 14=dfl 17=dfl 40=dfl 64=dfl 11=go 7=go 23=go"
+	if out != want {
+		t.Errorf("dispositions after RestoreDefaults:\n got %s\nwant %s", out, want)
+	}
 }
 
 // childDiscard catches every signal, discards TTOU for itself, and prints both its own SigIgn

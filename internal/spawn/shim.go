@@ -40,8 +40,14 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 		mask = currentMask()
 	}
 	argv := privs.ShimArgs(spec.Privileges, id, mask, report, path, spec.Argv)
+	// The shim starts with every signal blocked: the Go runtime unblocks those it ends the
+	// process on (HUP, INT, TERM, QUIT...) and the faults, and the rest (USR1, ALRM, the
+	// real-time ones...), which it would drop until the shim gives them their default action
+	// (signals.RestoreDefaults), wait pending until the shim sets the program's mask.
+	var full unix.Sigset_t
+	full.Val[0] = ^uint64(0) // the kernel's set is the first 64 bits
 	pid, exited, err := r.StartGroupLeader(onGroupExit, func() (int, error) {
-		return syscall.ForkExec(shimBinary, argv, attr)
+		return forkExecMasked(shimBinary, argv, attr, &full)
 	})
 	syscall.Close(pipe[1])
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,12 +18,52 @@ import (
 // the shim when started under its name as uno's main would.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 0 && os.Args[0] == privs.ShimName {
+		if os.Getenv(shimMaskEnv) != "" {
+			// TestShimStartsWithEverySignalBlocked: report the mask the shim started with.
+			b, _ := os.ReadFile("/proc/self/status")
+			os.Stdout.Write(b)
+			os.Exit(0)
+		}
 		os.Exit(privs.Shim(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
 
 var testReaper = reaper.New(nil)
+
+const shimMaskEnv = "UNO_SPAWN_TEST_SHIM_MASK"
+
+// TestShimStartsWithEverySignalBlocked: the shim is forked with every signal blocked, so that a
+// signal the Go runtime would drop during the shim's start-up (USR1, ALRM, the real-time ones)
+// waits pending for the program's mask instead (signals.RestoreDefaults has the rest). The
+// shim here reports the mask of its main thread, whose runtime unblocked only what it needs.
+func TestShimStartsWithEverySignalBlocked(t *testing.T) {
+	out, err := os.CreateTemp(t.TempDir(), "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := run(t, Spec{Argv: []string{"/bin/true"}, Privileges: &privs.Settings{NoNewPrivs: true},
+		Env: []string{shimMaskEnv + "=1"}, Stdio: [3]*os.File{nil, out, nil}})
+	if err != nil || e.Code() != 0 {
+		t.Fatalf("shim: %v, %v", e, err)
+	}
+	b, _ := os.ReadFile(out.Name())
+	var blocked uint64
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "SigBlk:\t"); ok {
+			blocked, err = strconv.ParseUint(v, 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGWINCH, 40, 64} {
+		if blocked&(1<<(sig-1)) == 0 {
+			t.Errorf("%v is not blocked in the shim (SigBlk %016x)", sig, blocked)
+		}
+	}
+	// The program itself starts with the mask it was given: TestShimLeavesNoSignalState (e2e).
+}
 
 func run(t testing.TB, spec Spec) (reaper.Exit, error) {
 	t.Helper()

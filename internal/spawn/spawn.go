@@ -153,19 +153,26 @@ func Start(r *reaper.Reaper, spec Spec) (pid int, exited <-chan reaper.Exit, err
 	return pid, exited, nil
 }
 
-// forkExec is syscall.ForkExec, with an empty signal mask in the child if asked. The child gets
-// the mask of the thread that forks it (the runtime saves it before fork and restores it in the
-// child): so that thread's mask is emptied for the fork, on a thread of its own while it is.
+// forkExec is syscall.ForkExec, with an empty signal mask in the child if asked.
 func forkExec(path string, argv []string, attr *syscall.ProcAttr, emptyMask bool) (int, error) {
 	if emptyMask {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		var empty, old unix.Sigset_t
-		if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old); err != nil {
-			return 0, os.NewSyscallError("rt_sigprocmask", err)
-		}
-		defer func() { _ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }()
+		var empty unix.Sigset_t
+		return forkExecMasked(path, argv, attr, &empty)
 	}
+	return syscall.ForkExec(path, argv, attr)
+}
+
+// forkExecMasked is syscall.ForkExec with the child's signal mask set to mask. The child gets the
+// mask of the thread that forks it (the runtime saves it before fork and restores it in the
+// child): so that thread's mask is set for the fork, on a thread of its own while it is.
+func forkExecMasked(path string, argv []string, attr *syscall.ProcAttr, mask *unix.Sigset_t) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, mask, &old); err != nil {
+		return 0, os.NewSyscallError("rt_sigprocmask", err)
+	}
+	defer func() { _ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) }()
 	return syscall.ForkExec(path, argv, attr)
 }
 
