@@ -77,9 +77,9 @@ func ParseCrontab(file string, data []byte, userField bool) ([]CrontabEntry, err
 			env = append(env, k+"="+v)
 			continue
 		}
-		expr, user, command, err := splitCrontabLine(text, userField)
-		if err != nil {
-			return nil, crontabError(file, line, err.Error())
+		expr, user, command, problem := splitCrontabLine(text, userField)
+		if problem != "" {
+			return nil, crontabError(file, line, problem)
 		}
 		if _, err := cron.Parse(expr); err != nil {
 			return nil, crontabError(file, line, "schedule "+strconv.Quote(expr)+": "+err.Error())
@@ -125,8 +125,8 @@ func crontabPrefix(file string) string {
 
 // splitCrontabLine splits a job line into its schedule, its user (with userField) and its
 // command: a macro and its argument (@every), or five fields, or six when the sixth is a field
-// too (seconds first).
-func splitCrontabLine(text string, userField bool) (expr, user, command string, err error) {
+// too (seconds first). problem, when set, says what is wrong with the line.
+func splitCrontabLine(text string, userField bool) (expr, user, command, problem string) {
 	words := 5
 	if text[0] == '@' {
 		words = 1
@@ -140,15 +140,16 @@ func splitCrontabLine(text string, userField bool) (expr, user, command string, 
 			fields, rest = append(fields, six[0]), after
 		}
 	}
+	expr = strings.Join(fields, " ")
 	if userField {
-		user, command, err = splitUserField(fields, len(fields) >= words, rest)
-		return strings.Join(fields, " "), user, command, err
+		user, command, problem = splitUserField(expr, len(fields)-words, rest)
+		return expr, user, command, problem
 	}
 	command = strings.TrimSpace(rest)
 	if len(fields) < words || command == "" {
-		return "", "", "", errors.New("want a schedule and a command")
+		return "", "", "", "want a schedule and a command"
 	}
-	return strings.Join(fields, " "), "", command, nil
+	return expr, "", command, ""
 }
 
 // cutWords takes n blank-separated words off the front of s.
@@ -202,7 +203,7 @@ func LoadCrontab(path string, environ []string) (*Config, error) {
 // crontab adds the jobs of the crontab at path to cfg; file, key and line say where it was
 // named, for messages. userField, when set (crontab_user_field), says whether its lines have a
 // user field; when nil, the file's place says (IsSystemCrontab).
-func (l *loader) crontab(cfg *Config, file, key string, line int, path string, userField *bool) {
+func (l *loader) crontab(cfg *Config, file, key string, line int, path string, userField *node) {
 	data, err := readFile(path)
 	if err != nil {
 		if key == "" {
@@ -214,7 +215,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string, u
 	}
 	system, byPlace := IsSystemCrontab(path), userField == nil
 	if !byPlace {
-		system = *userField
+		system = l.boolean(file, "crontab_user_field", userField, system)
 	}
 	entries, err := ParseCrontab(path, data, system)
 	if err != nil {
@@ -232,18 +233,17 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string, u
 		}
 		env := newEnv(l.environ)
 		shell := "/bin/sh"
-		for _, kv := range e.Env {
+		vars, u, ok := e.Env, (*User)(nil), true
+		if e.User != "" {
+			if u, vars, ok = l.crontabUser(path, e, byPlace); !ok {
+				continue
+			}
+		}
+		for _, kv := range vars {
 			k, v, _ := strings.Cut(kv, "=")
 			env.set(k, v)
 			if k == "SHELL" && v != "" {
 				shell = v
-			}
-		}
-		var u *User
-		if e.User != "" {
-			var ok bool
-			if u, ok = l.crontabUser(path, e, byPlace, env); !ok {
-				continue
 			}
 		}
 		sched, _ := cron.Parse(e.Expr) // checked by ParseCrontab

@@ -97,7 +97,7 @@ func Load(path string, environ []string) (*Config, error) {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(l.dir, path)
 			}
-			l.crontab(cfg, name, "crontab", n.line, path, l.crontabUserField(name, root))
+			l.crontab(cfg, name, "crontab", n.line, path, root.get("crontab_user_field"))
 		}
 	} else if n := root.get("crontab_user_field"); n != nil {
 		l.errorf(name, n.line, "crontab_user_field", "needs crontab")
