@@ -54,7 +54,7 @@ func (l *loader) crontabUser(path string, e CrontabEntry, byPlace bool) (*User, 
 	n := len(l.errs)
 	u := l.user(path, "", &node{kind: kindString, str: e.User, line: e.Line}, nil, nil)
 	if u == nil {
-		if pe, ok := l.errs[len(l.errs)-1].(*PosError); ok && byPlace && len(l.errs) > n {
+		if pe, ok := l.errs[len(l.errs)-1].(*PosError); ok && byPlace && len(l.errs) > n && strings.HasPrefix(pe.Msg, "no such user") {
 			pe.Msg += " (a line of /etc/crontab or /etc/cron.d has a user field, as cron reads it; crontab_user_field = false reads a user crontab)"
 		}
 		return nil, nil, false
