@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/uno-init/uno/internal/testbin"
 )
 
 // System crontabs (/etc/crontab, /etc/cron.d/*): a user field between schedule and command.
@@ -192,4 +194,42 @@ func TestCronSystemCrontabNonRoot(t *testing.T) {
 	p.signal(syscall.SIGTERM)
 	p.expectExit(0)
 	noBug(t, p)
+}
+
+// TestCronSystemCrontabComparedWithSupercronic runs the real supercronic (make test-deps
+// installs it) to back docs/services.md: it has no user field, so it takes Debian's /etc/crontab
+// as valid with five time fields, and runs a system crontab's user as the command.
+func TestCronSystemCrontabComparedWithSupercronic(t *testing.T) {
+	supercronic := filepath.Join(testbin.RepoRoot(), "bin", "tools", "supercronic")
+	if _, err := os.Stat(supercronic); err != nil {
+		t.Skipf("no %s (make test-deps installs it): %v", supercronic, err)
+	}
+	out, err := exec.Command(supercronic, "-test", "-debug", "../../internal/config/testdata/crontab/debian-etc-crontab").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `try parse (5 fields): '17 *\t* * *'`) || !strings.Contains(string(out), "crontab is valid") {
+		t.Errorf("supercronic changed: Debian's /etc/crontab is no longer read with 5 fields and a command \"root ...\"; update docs/services.md: %v\n%s", err, out)
+	}
+
+	// Its seven fields are seconds first and a year last: a job of every second.
+	dir := t.TempDir()
+	tab, logPath := filepath.Join(dir, "tab"), filepath.Join(dir, "log")
+	writeFile(t, tab, "* * * * * * * root echo ran\n")
+	log, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd := exec.Command(supercronic, tab)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	poll(t, "supercronic's first run", func() bool {
+		data, _ := os.ReadFile(logPath)
+		return strings.Contains(string(data), "error running command")
+	})
+	data, _ := os.ReadFile(logPath)
+	if !strings.Contains(string(data), `job.command="root echo ran"`) || !strings.Contains(string(data), "root: not found") {
+		t.Errorf("supercronic changed: the user field is no longer its command; update docs/services.md:\n%s", data)
+	}
 }
