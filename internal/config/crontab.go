@@ -204,6 +204,10 @@ func LoadCrontab(path string, environ []string) (*Config, error) {
 // named, for messages. userField, when set (crontab_user_field), says whether its lines have a
 // user field; when nil, the file's place says (IsSystemCrontab).
 func (l *loader) crontab(cfg *Config, file, key string, line int, path string, userField *node) {
+	system, byPlace := IsSystemCrontab(path), userField == nil
+	if !byPlace {
+		system = l.boolean(file, "crontab_user_field", userField, system)
+	}
 	data, err := readFile(path)
 	if err != nil {
 		if key == "" {
@@ -212,10 +216,6 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string, u
 			l.cronError(file, line, key, "cannot read crontab: "+unwrapPath(err, path).Error())
 		}
 		return
-	}
-	system, byPlace := IsSystemCrontab(path), userField == nil
-	if !byPlace {
-		system = l.boolean(file, "crontab_user_field", userField, system)
 	}
 	entries, err := ParseCrontab(path, data, system)
 	if err != nil {

@@ -49,7 +49,8 @@ func splitUserField(expr string, extra int, rest string) (user, command, problem
 // and gives the job's environment assignments with those cron adds (crontab(5)): HOME from
 // /etc/passwd unless the crontab sets it, LOGNAME and USER always. A job of the user uno runs
 // as, when that is not root, needs no switch and gets none (a non-root uno cannot set even its
-// own groups). byPlace says the format was chosen by the file's place: an error then says so.
+// own groups). byPlace says the format was chosen by the file's place: an unknown user then
+// says so.
 func (l *loader) crontabUser(path string, e CrontabEntry, byPlace bool) (*User, []string, bool) {
 	n := len(l.errs)
 	u := l.user(path, "", &node{kind: kindString, str: e.User, line: e.Line}, nil, nil)

@@ -202,6 +202,8 @@ func TestSystemCrontabErrors(t *testing.T) {
 			[]string{`tab:1: want a schedule, a user and a command (a system crontab's lines have a user field)`}},
 		{"not a bool", map[string]string{"uno.toml": "crontab = \"tab\"\ncrontab_user_field = \"yes\"\n", "tab": "@daily date\n"},
 			[]string{`uno.toml:2: crontab_user_field: want true or false, got a string`}},
+		{"not a bool, and no crontab to read", map[string]string{"uno.toml": "crontab = \"nope\"\ncrontab_user_field = 1\n[services.s]\ncommand = \"x\"\n"},
+			[]string{`uno.toml:2: crontab_user_field: want true or false, got an integer`, `uno.toml:1: crontab: cannot read crontab: nope: no such file or directory`}},
 		{"without crontab", map[string]string{"uno.toml": "crontab_user_field = true\n[services.s]\ncommand = \"x\"\n"},
 			[]string{`uno.toml:1: crontab_user_field: needs crontab`}},
 	}
