@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Review of the STOPPING=1 deadline (notifystop.go) from its give-up path: a run that said
+// STOPPING=1, hung, and then survived the SIGKILL (frozen by a cgroup v1 freezer, state D: the
+// process a stop can never end) is given up on after the bounded wait. The run still counts
+// as failed, as the run that died of the SIGKILL does: the restart policy decides, and an
+// essential service takes the container with it. Before, the give-up made it "stopped", as if
+// an operator had stopped it: no restart, and an essential service's end did not end the
+// container.
+
+// selfStopFrozen starts conf's service app (which writes its pid to @DIR@/pid, then says
+// STOPPING=1 and marks "stopping"), freezes its run once it said STOPPING=1, and returns uno
+// with the frozen run's pid. The run is thawed (and killed) at the end of the test.
+func selfStopFrozen(t *testing.T, conf string) (*proc, string, int) {
+	t.Helper()
+	p, marks := startServices(t, startOpts{mode: asSubreaper}, conf)
+	cg := freezerCgroup(t) // after uno: its cleanup (the thaw) runs first
+	waitMark(t, marks, "stopping")
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(marks), "pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := atoiT(t, strings.TrimSpace(string(data)))
+	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cg, "freezer.state"), []byte("FROZEN"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the service to be frozen", func() bool {
+		state, _ := os.ReadFile(filepath.Join(cg, "freezer.state"))
+		return strings.TrimSpace(string(state)) == "FROZEN"
+	})
+	return p, marks, pid
+}
+
+const selfStopFrozenCommand = `command = ["sh", "-c", 'echo $$$$ > @DIR@/pid; echo up >> "$MARKS"; systemd-notify --ready; systemd-notify STOPPING=1; echo stopping >> "$MARKS"; exec sleep 1000']
+ready = { notify = true, timeout = "30s" }
+stop_timeout = "1s"
+`
+
+// TestNotifyStoppingSurvivesKillIsRestarted: restart = "on-failure" restarts it.
+func TestNotifyStoppingSurvivesKillIsRestarted(t *testing.T) {
+	needRoot(t)
+	p, marks, _ := selfStopFrozen(t, `
+[services.app]
+`+selfStopFrozenCommand+`
+restart = "on-failure"
+restart_delay = "50ms"
+`)
+	waitLog(t, p, `service's process survived SIGKILL.*service=app`)
+	poll(t, "app's second run", func() bool {
+		n := 0
+		for _, m := range readMarks(t, marks) {
+			if m == "up" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	p.signal(syscall.SIGTERM)
+	p.wait()
+}
+
+// TestNotifyStoppingSurvivesKillEssentialEnds: an essential service (restart = "no") that is
+// given up on ends the container, with a failure status.
+func TestNotifyStoppingSurvivesKillEssentialEnds(t *testing.T) {
+	needRoot(t)
+	p, _, _ := selfStopFrozen(t, `
+[services.app]
+`+selfStopFrozenCommand+`
+essential = true
+
+[services.other]
+command = ["sleep", "1000"]
+`)
+	waitLog(t, p, `service's process survived SIGKILL.*service=app`)
+	select {
+	case <-p.exited:
+	case <-time.After(deadline):
+		t.Fatalf("uno still running %v after its essential service was given up on:\n%s", deadline, p.stderr.String())
+	}
+	if code := p.wait(); code == 0 {
+		t.Errorf("uno exited 0 after its essential service failed:\n%s", p.stderr.String())
+	}
+}
