@@ -103,6 +103,9 @@ var Transitions = []transition{
 	{Killing, EvExited, Backoff},
 	{Killing, EvExited, Failed},
 	{Killing, EvGiveUp, Stopped},
+	// A run killed for its own failure and given up on: the restart policy decides (giveUp);
+	// its end for good is the Failed below.
+	{Killing, EvGiveUp, Backoff},
 
 	{Backoff, EvStarted, Starting},
 	{Backoff, EvStartFailed, Backoff},
