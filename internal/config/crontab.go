@@ -247,8 +247,11 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string, u
 				shell = v
 			}
 		}
+		dir := ""
 		if e.User == "" {
 			l.userFieldWarning(path, e, env.values["PATH"])
+		} else {
+			dir = cronHome(env.values["HOME"]) // crontab_system.go
 		}
 		sched, _ := cron.Parse(e.Expr) // checked by ParseCrontab
 		spec := &CronSpec{Schedule: sched, Expr: e.Expr, Line: e.Line, Concurrency: Forbid, Zone: zone, Location: loc}
@@ -260,7 +263,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string, u
 		}
 		cfg.Services = append(cfg.Services, &Service{
 			Name: e.Name, File: path, Line: e.Line, CommandLine: e.Line,
-			Type: Cron, Cron: spec, Command: []string{shell, "-c", e.Command}, Env: env.list(), User: u,
+			Type: Cron, Cron: spec, Command: []string{shell, "-c", e.Command}, Env: env.list(), User: u, Dir: dir,
 			Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: cfg.Grace, KillMode: KillGroup,
 			LogPrefix: true, Output: cfg.DefaultOutput(),
 		})

@@ -95,3 +95,17 @@ func onPath(name, pathVar string) bool {
 	}
 	return false
 }
+
+// cronHome is the working directory of a system crontab's job: cron runs every job in its
+// HOME (the user's, or the crontab's HOME=), so that its relative paths mean the user's home.
+// Debian's cron ignores a chdir that fails and runs the job where cron is: so does uno for a
+// HOME that is not a directory as the crontab is read (nobody's /nonexistent).
+func cronHome(home string) string {
+	if !filepath.IsAbs(home) {
+		return ""
+	}
+	if st, err := os.Stat(home); err != nil || !st.IsDir() {
+		return ""
+	}
+	return home
+}
