@@ -249,7 +249,11 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string, u
 		}
 		dir := ""
 		if e.User == "" {
-			l.userFieldWarning(path, e, env.values["PATH"])
+			pathVar, ok := env.values["PATH"]
+			if !ok {
+				pathVar = shellDefaultPath // crontab_system.go
+			}
+			l.userFieldWarning(path, e, pathVar)
 		} else {
 			dir = cronHome(env.values["HOME"]) // crontab_system.go
 		}

@@ -83,6 +83,11 @@ func (l *loader) userFieldWarning(path string, e CrontabEntry, pathVar string) {
 		", a user in /etc/passwd and no program on $PATH: a system crontab's line (MIN HOUR DOM MONTH DOW USER command)? crontab_user_field = true reads the user field"}).Error())
 }
 
+// shellDefaultPath is where a job's shell looks for a program when PATH is not set (dash's and
+// bash's default; busybox's is a subset), as it is not for a PID 1 the kernel started: the
+// warning above must not call a program the shell finds "no program".
+const shellDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // onPath reports whether name is an executable file in one of pathVar's directories.
 func onPath(name, pathVar string) bool {
 	for _, dir := range strings.Split(pathVar, ":") {
