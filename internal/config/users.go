@@ -94,6 +94,9 @@ func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node
 			l.errorf(file, groupNode.line, prefix+"group", "uno runs as uid %d, not root, with gid %d, and cannot switch to gid %d", euid, egid, u.Gid)
 			return nil
 		}
+		// The primary group is uno's, whatever /etc/passwd says (docker run --user 65534:100):
+		// groups is compared with what uno has, and the gid shown (uno check) is the one kept.
+		u.Gid = uint32(os.Getegid())
 		if groupsSet && !sameGroups(append([]uint32{u.Gid}, u.Groups...), ownGroups()) {
 			l.errorf(file, groupsNode.line, prefix+"groups", "uno runs as uid %d, not root, and cannot change its groups %v (its programs keep them)", euid, ownGroups())
 			return nil
