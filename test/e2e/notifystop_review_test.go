@@ -94,3 +94,32 @@ command = ["sleep", "1000"]
 		t.Errorf("uno exited 0 after its essential service failed:\n%s", p.stderr.String())
 	}
 }
+
+// TestNotifyStoppingHealthHeld: a run that said STOPPING=1 and then fails its exec health check
+// (it stops serving as it stops) and ends by itself, with 0, within stop_timeout, ends "with its
+// own status" (docs/services.md): restart = "on-failure" does not restart it. The health check
+// must not turn the stop it announced into an unhealthy run that on_failure = "restart"
+// restarts, as the watchdog is held for it.
+func TestNotifyStoppingHealthHeld(t *testing.T) {
+	needRoot(t)
+	p, _, socket, _ := startControlled(t, `
+[services.app]
+command = ["sh", "-c", 'systemd-notify --ready; sleep 0.3; touch "$MARKS.sick"; systemd-notify STOPPING=1; echo stopping >> "$MARKS"; sleep 1; exit 0']
+ready = { notify = true, timeout = "30s" }
+health = { exec = ["sh", "-c", "test ! -e \"$MARKS.sick\""], interval = "50ms", failures = 2, on_failure = "restart" }
+stop_timeout = "10s"
+restart = "on-failure"
+essential = false
+
+[services.keep]
+command = ["sleep", "1000"]
+`)
+	waitLog(t, p, `service said it is stopping.*service=app`)
+	waitLog(t, p, `service (exited|stopped) service=app`)
+	s := statusOf(t, socket)["app"]
+	if s.LastExit == nil || s.LastExit.Code != 0 || s.Restarts != 0 || s.State != "exited" {
+		t.Errorf("%+v, want its own exit 0, exited, no restart:\n%s", s, p.stderr.String())
+	}
+	p.signal(syscall.SIGTERM)
+	p.wait()
+}
