@@ -124,6 +124,9 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 	if ev.run != s.run || ev.gen != hs.gen || s.state != Running || s.cfg.Health == nil {
 		return // an earlier run's, or a loop a reload replaced, or the run is being stopped
 	}
+	if s.selfStopAnnounced() {
+		return // it said STOPPING=1: its stop_timeout judges it now (notifystop.go)
+	}
 	h := s.cfg.Health
 	switch {
 	case ev.tick:

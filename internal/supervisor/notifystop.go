@@ -83,3 +83,10 @@ func (s *service) selfStopEnded() bool {
 	}
 	return s.extra.selfStopFailed
 }
+
+// selfStopAnnounced reports whether s's current run said STOPPING=1 on its own: its health
+// checks are not judged from then on (a service that stops serving as it stops is not
+// unhealthy, and on_failure must not turn its own end into a restart); its deadline is.
+func (s *service) selfStopAnnounced() bool {
+	return s.extra.run == s.run && s.extra.selfStop != nil
+}
