@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,12 +19,12 @@ import (
 // an operator had stopped it: no restart, and an essential service's end did not end the
 // container.
 
-// selfStopFrozen starts conf's service app (which writes its pid to @DIR@/pid, then says
-// STOPPING=1 and marks "stopping"), freezes its run once it said STOPPING=1, and returns uno
+// selfStopFrozen starts conf's service app (whose first run writes its pid to @DIR@/pid, then
+// says STOPPING=1 and marks "stopping"; a later run only marks "up"), freezes its run once it said STOPPING=1, and returns uno
 // with the frozen run's pid. The run is thawed (and killed) at the end of the test.
-func selfStopFrozen(t *testing.T, conf string) (*proc, string, int) {
+func selfStopFrozen(t *testing.T, conf string, args ...string) (*proc, string, int) {
 	t.Helper()
-	p, marks := startServices(t, startOpts{mode: asSubreaper}, conf)
+	p, marks := startServices(t, startOpts{mode: asSubreaper}, conf, args...)
 	cg := freezerCgroup(t) // after uno: its cleanup (the thaw) runs first
 	waitMark(t, marks, "stopping")
 	data, err := os.ReadFile(filepath.Join(filepath.Dir(marks), "pid"))
@@ -44,20 +45,22 @@ func selfStopFrozen(t *testing.T, conf string) (*proc, string, int) {
 	return p, marks, pid
 }
 
-const selfStopFrozenCommand = `command = ["sh", "-c", 'echo $$$$ > @DIR@/pid; echo up >> "$MARKS"; systemd-notify --ready; systemd-notify STOPPING=1; echo stopping >> "$MARKS"; exec sleep 1000']
+const selfStopFrozenCommand = `command = ["sh", "-c", 'if [ -e @DIR@/pid ]; then echo up >> "$MARKS"; exec sleep 1000; fi; echo $$$$ > @DIR@/pid; echo up >> "$MARKS"; systemd-notify --ready; systemd-notify STOPPING=1; echo stopping >> "$MARKS"; exec sleep 1000']
 ready = { notify = true, timeout = "30s" }
 stop_timeout = "1s"
 `
 
-// TestNotifyStoppingSurvivesKillIsRestarted: restart = "on-failure" restarts it.
+// TestNotifyStoppingSurvivesKillIsRestarted: restart = "on-failure" restarts it, and the run's
+// end is counted (uno_service_exits_total, reason "failed", as for the run the SIGKILL ends).
 func TestNotifyStoppingSurvivesKillIsRestarted(t *testing.T) {
 	needRoot(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p, marks, _ := selfStopFrozen(t, `
 [services.app]
 `+selfStopFrozenCommand+`
 restart = "on-failure"
 restart_delay = "50ms"
-`)
+`, "--http", addr, "--no-socket")
 	waitLog(t, p, `service's process survived SIGKILL.*service=app`)
 	poll(t, "app's second run", func() bool {
 		n := 0
@@ -68,6 +71,10 @@ restart_delay = "50ms"
 		}
 		return n >= 2
 	})
+	code, _, body := httpGet(t, addr, "/metrics")
+	if got := parseSamples(t, body)[`uno_service_exits_total{service="app",reason="failed"}`]; code != 200 || got < 1 {
+		t.Errorf("/metrics %d: the given-up run counted %v times as failed, want at least once", code, got)
+	}
 	p.signal(syscall.SIGTERM)
 	p.wait()
 }
