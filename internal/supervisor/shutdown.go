@@ -149,6 +149,7 @@ func (sv *Supervisor) giveUp(s *service) {
 	s.killAt = nil
 	s.lastEnd = time.Now()
 	s.pid = 0
+	s.stats.exited(exitReason(s)) // the run's end, as exited counts it: no exit will come
 	if sv.jobStopped(s, EvGiveUp) {
 		return
 	}
