@@ -18,7 +18,7 @@ import (
 
 // TestShimSignalStateAsDirect (review fe20): a service started through the privilege shim
 // (umask, rlimits, no_new_privileges) begins with the same SigIgn, SigBlk and SigCgt as one
-// started directly, when uno's caller ignored signals (trap ” in sh: HUP, INT and the job-control
+// started directly, when uno's caller ignored signals (sh's trap with an empty action: HUP, INT and the job-control
 // ones are kept ignored, USR1 and PIPE are not) and blocked one (USR2), as PID 1 and as subreaper.
 func TestShimSignalStateAsDirect(t *testing.T) {
 	both(t, func(t *testing.T, m mode) {
