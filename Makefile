@@ -149,7 +149,8 @@ bench-deps:
 # namespaces). BENCH_FLAGS passes options to the harness, e.g. BENCH_FLAGS="-rounds 3 -idle 10s".
 bench: bench-deps build
 	$(GO) build -trimpath -ldflags '-X=runtime.godebugDefault=asyncpreemptoff=1' -o bin/bench ./bench
-	bin/bench -uno $(BIN) $(BENCH_FLAGS)
+	$(GO) build -trimpath -ldflags '-s -w -X=runtime.godebugDefault=asyncpreemptoff=1' -o bin/gofloor ./bench/gofloor
+	bin/bench -uno $(BIN) -gofloor bin/gofloor $(BENCH_FLAGS)
 
 demo: build
 	@./demo/demo.sh $(CURDIR)/$(BIN)

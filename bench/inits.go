@@ -30,8 +30,14 @@ func singles(o options) []single {
 		}},
 		{"dumb-init", "/usr/bin/dumb-init", func(p ...string) []string { return append([]string{"/usr/bin/dumb-init"}, p...) }},
 		{"catatonit", "/usr/bin/catatonit", func(p ...string) []string { return append([]string{"/usr/bin/catatonit", "--"}, p...) }},
+		// Not a peer: the smallest Go init that keeps uno's rules (bench/gofloor), so that each
+		// figure shows what Go itself costs.
+		{goFloor, o.gofloor, func(p ...string) []string { return append([]string{o.gofloor, "--"}, p...) }},
 	}
 }
+
+// goFloor names bench/gofloor in the tables.
+const goFloor = "go floor"
 
 // supervisor is an init for several services, set up in a directory of its own.
 type supervisor struct {

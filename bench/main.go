@@ -19,6 +19,7 @@ import (
 
 type options struct {
 	uno, self   string
+	gofloor     string
 	rounds      int
 	startupRuns int
 	orphans     int
@@ -36,6 +37,7 @@ func main() {
 	}
 	var o options
 	flag.StringVar(&o.uno, "uno", "bin/uno", "the uno binary to measure")
+	flag.StringVar(&o.gofloor, "gofloor", "bin/gofloor", "bench/gofloor, the smallest Go init, built as uno is")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds; the inits take turns in a new random order each round")
 	flag.IntVar(&o.startupRuns, "startup-runs", 40, "start-ups of each init per round")
 	flag.IntVar(&o.orphans, "orphans", 10000, "orphans to reap at once")
@@ -52,6 +54,9 @@ func main() {
 	}
 	o.self = self
 	if o.uno, err = filepath.Abs(o.uno); err != nil {
+		fatalf("%v", err)
+	}
+	if o.gofloor, err = filepath.Abs(o.gofloor); err != nil {
 		fatalf("%v", err)
 	}
 	// uno's control socket (opened 20 ms after the program starts) in a directory of the run's

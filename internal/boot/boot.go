@@ -61,7 +61,11 @@ func Start(o Options) *Init {
 		if o.LogOrphans {
 			level = ulog.LevelWarn
 		}
-		log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", e.String())
+		// Checked first: the status text and the arguments would be built for every orphan
+		// otherwise, 10,000 of them when a process tree ends at once.
+		if log.Enabled(context.Background(), level) {
+			log.Log(context.Background(), level, "reaped orphan", "pid", e.Pid, "status", e.String())
+		}
 	})
 	return in
 }

@@ -106,7 +106,7 @@ func unoOptions(inv *invocation, verbosity *int) []unoOption {
 			help: "run a Procfile's processes; any exit stops all",
 			set:  func(v string) error { inv.procfile = v; return nil }},
 		{short: 'C', long: "crontab", arg: "FILE",
-			help: "run a crontab's jobs (MIN HOUR DOM MONTH DOW command lines)",
+			help: "run a crontab's jobs (MIN HOUR DOM MONTH DOW [USER] command lines)",
 			set:  func(v string) error { inv.crontab = v; return nil }},
 
 		{short: 'g', long: "pgroup", env: "UNO_PGROUP", gap: true,

@@ -15,7 +15,7 @@ func TestUnoUsage(t *testing.T) {
 		"\n\n  -c, --config FILE     run the services FILE describes (TOML; see docs/services.md),\n" +
 			"                        and program, if given, as the main service\n" +
 			"  -f, --procfile FILE   run a Procfile's processes; any exit stops all\n" +
-			"  -C, --crontab FILE    run a crontab's jobs (MIN HOUR DOM MONTH DOW command lines)\n\n" +
+			"  -C, --crontab FILE    run a crontab's jobs (MIN HOUR DOM MONTH DOW [USER] command lines)\n\n" +
 			"  -g, --pgroup          forward signals",
 		"\n  -r, --rewrite FROM:TO rewrite a forwarded signal",
 		"\n      --grace DURATION  time leftover processes get between SIGTERM and SIGKILL\n" +

@@ -171,10 +171,17 @@ type User struct {
 	Gid    uint32
 	Groups []uint32
 	Home   string
+	// AsUno: uno runs as this user already and is not root, so its programs keep uno's ids as
+	// they are. A non-root process cannot set its groups, not even to its own, so a switch would
+	// fail every start.
+	AsUno bool
 }
 
-// Credential is the user as the kernel wants it for a new process.
+// Credential is the user as the kernel wants it for a new process: nil, no change, for AsUno.
 func (u *User) Credential() *syscall.Credential {
+	if u.AsUno {
+		return nil
+	}
 	return &syscall.Credential{Uid: u.Uid, Gid: u.Gid, Groups: u.Groups}
 }
 

@@ -22,7 +22,9 @@ type CrontabEntry struct {
 	Name    string
 	Expr    string
 	Command string
-	Line    int
+	// User is a system crontab line's user field (empty in a user crontab).
+	User string
+	Line int
 	// Env is the environment assignments above the job, in file order.
 	Env []string
 	// Zone is the last CRON_TZ assignment above the job, if any.
@@ -31,10 +33,15 @@ type CrontabEntry struct {
 
 // ParseCrontab reads a crontab as cron does for a user's crontab: "MIN HOUR DOM MONTH DOW
 // command" lines (a leading seconds field and @macros allowed), NAME=value lines that set the
-// environment of the jobs below them, blank lines and # comments. A "%" in a command is passed to
-// the shell as is (cron would make it a newline; supercronic does not either). Errors are
-// *PosError naming file and line.
-func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
+// environment of the jobs below them, blank lines and # comments; with userField, as cron reads
+// a system crontab, whose lines have a user between schedule and command (crontab_system.go).
+// A "%" in a command is passed to the shell as is (cron would make it a newline; supercronic
+// does not either). Errors are *PosError naming file and line.
+func ParseCrontab(file string, data []byte, userField bool) ([]CrontabEntry, error) {
+	want := "MIN HOUR DOM MONTH DOW command"
+	if userField {
+		want = "MIN HOUR DOM MONTH DOW USER command"
+	}
 	var entries []CrontabEntry
 	var env []string
 	var zone, name string
@@ -60,7 +67,7 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 			k, v, ok := strings.Cut(text, "=")
 			k = strings.TrimSpace(k)
 			if !ok || !isEnvName(k) {
-				return nil, crontabError(file, line, "want a job (MIN HOUR DOM MONTH DOW command) or NAME=value, got "+quoteExcerpt(text))
+				return nil, crontabError(file, line, "want a job ("+want+") or NAME=value, got "+quoteExcerpt(text))
 			}
 			v = unquoteCron(strings.TrimSpace(v))
 			if k == "CRON_TZ" {
@@ -70,9 +77,9 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 			env = append(env, k+"="+v)
 			continue
 		}
-		expr, command, err := splitCrontabLine(text)
-		if err != nil {
-			return nil, crontabError(file, line, err.Error())
+		expr, user, command, problem := splitCrontabLine(text, userField)
+		if problem != "" {
+			return nil, crontabError(file, line, problem)
 		}
 		if _, err := cron.Parse(expr); err != nil {
 			return nil, crontabError(file, line, "schedule "+strconv.Quote(expr)+": "+err.Error())
@@ -86,10 +93,10 @@ func ParseCrontab(file string, data []byte) ([]CrontabEntry, error) {
 			return nil, crontabError(file, line, "job "+strconv.Quote(job)+" defined twice (first on line "+strconv.Itoa(first)+")")
 		}
 		seen[job] = line
-		entries = append(entries, CrontabEntry{Name: job, Expr: expr, Command: command, Line: line, Env: append([]string(nil), env...), Zone: zone})
+		entries = append(entries, CrontabEntry{Name: job, Expr: expr, Command: command, User: user, Line: line, Env: append([]string(nil), env...), Zone: zone})
 	}
 	if len(entries) == 0 {
-		return nil, &PosError{File: file, Msg: "no jobs: want MIN HOUR DOM MONTH DOW command lines"}
+		return nil, &PosError{File: file, Msg: "no jobs: want " + want + " lines"}
 	}
 	return entries, nil
 }
@@ -116,9 +123,10 @@ func crontabPrefix(file string) string {
 	return b.String()
 }
 
-// splitCrontabLine splits a job line into its schedule and its command: a macro and its
-// argument (@every), or five fields, or six when the sixth is a field too (seconds first).
-func splitCrontabLine(text string) (expr, command string, err error) {
+// splitCrontabLine splits a job line into its schedule, its user (with userField) and its
+// command: a macro and its argument (@every), or five fields, or six when the sixth is a field
+// too (seconds first). problem, when set, says what is wrong with the line.
+func splitCrontabLine(text string, userField bool) (expr, user, command, problem string) {
 	words := 5
 	if text[0] == '@' {
 		words = 1
@@ -132,11 +140,16 @@ func splitCrontabLine(text string) (expr, command string, err error) {
 			fields, rest = append(fields, six[0]), after
 		}
 	}
+	expr = strings.Join(fields, " ")
+	if userField {
+		user, command, problem = splitUserField(expr, len(fields)-words, rest)
+		return expr, user, command, problem
+	}
 	command = strings.TrimSpace(rest)
 	if len(fields) < words || command == "" {
-		return "", "", errors.New("want a schedule and a command")
+		return "", "", "", "want a schedule and a command"
 	}
-	return strings.Join(fields, " "), command, nil
+	return expr, "", command, ""
 }
 
 // cutWords takes n blank-separated words off the front of s.
@@ -175,11 +188,12 @@ func unquoteCron(v string) string {
 	return v
 }
 
-// LoadCrontab reads a crontab alone (uno -C FILE) as the whole configuration.
+// LoadCrontab reads a crontab alone (uno -C FILE) as the whole configuration, in the format
+// its place gives (IsSystemCrontab).
 func LoadCrontab(path string, environ []string) (*Config, error) {
 	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: FormatPrefix}
 	l := &loader{environ: environ, dir: filepath.Dir(path)}
-	l.crontab(cfg, path, "", 0, path)
+	l.crontab(cfg, path, "", 0, path, nil)
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
@@ -187,8 +201,13 @@ func LoadCrontab(path string, environ []string) (*Config, error) {
 }
 
 // crontab adds the jobs of the crontab at path to cfg; file, key and line say where it was
-// named, for messages.
-func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
+// named, for messages. userField, when set (crontab_user_field), says whether its lines have a
+// user field; when nil, the file's place says (IsSystemCrontab).
+func (l *loader) crontab(cfg *Config, file, key string, line int, path string, userField *node) {
+	system, byPlace := IsSystemCrontab(path), userField == nil
+	if !byPlace {
+		system = l.boolean(file, "crontab_user_field", userField, system)
+	}
 	data, err := readFile(path)
 	if err != nil {
 		if key == "" {
@@ -198,7 +217,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 		}
 		return
 	}
-	entries, err := ParseCrontab(path, data)
+	entries, err := ParseCrontab(path, data, system)
 	if err != nil {
 		l.errs = append(l.errs, err)
 		return
@@ -214,7 +233,13 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 		}
 		env := newEnv(l.environ)
 		shell := "/bin/sh"
-		for _, kv := range e.Env {
+		vars, u, ok := e.Env, (*User)(nil), true
+		if e.User != "" {
+			if u, vars, ok = l.crontabUser(path, e, byPlace); !ok {
+				continue
+			}
+		}
+		for _, kv := range vars {
 			k, v, _ := strings.Cut(kv, "=")
 			env.set(k, v)
 			if k == "SHELL" && v != "" {
@@ -231,7 +256,7 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string) {
 		}
 		cfg.Services = append(cfg.Services, &Service{
 			Name: e.Name, File: path, Line: e.Line, CommandLine: e.Line,
-			Type: Cron, Cron: spec, Command: []string{shell, "-c", e.Command}, Env: env.list(),
+			Type: Cron, Cron: spec, Command: []string{shell, "-c", e.Command}, Env: env.list(), User: u,
 			Restart: RestartNo, StopSignal: syscall.SIGTERM, StopTimeout: cfg.Grace, KillMode: KillGroup,
 			LogPrefix: true, Output: cfg.DefaultOutput(),
 		})

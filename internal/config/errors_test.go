@@ -22,7 +22,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		// Keys.
 		{name: "unknown top-level key", toml: "colour = 1\n" + svc,
-			want: []string{"uno.toml:1: colour: unknown key (known: uno, services, crontab)"}},
+			want: []string{"uno.toml:1: colour: unknown key (known: uno, services, crontab, crontab_user_field)"}},
 		{name: "unknown [uno] key", toml: "[uno]\ngrase = \"1s\"\n" + svc,
 			want: []string{"uno.toml:2: uno.grase: unknown key (known: grace, drain, log_format, log_timestamps, json_passthrough, no_new_privileges)"}},
 		{name: "unknown service key on its line", toml: svc + "\nrestrat = \"always\"\n",

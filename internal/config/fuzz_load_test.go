@@ -105,8 +105,9 @@ restart_window = -0.0
 `,
 	// The main service's reserved name.
 	"[services.main]\ncommand = \"a\"\n",
-	// Cron jobs, good and bad, and a crontab that is not there.
+	// Cron jobs, good and bad, and a crontab that is not there (read with a user field).
 	`crontab = "tab"
+crontab_user_field = true
 [services.j]
 type = "cron"
 schedule = "*/5 1-3 * jan-mar mon-fri"

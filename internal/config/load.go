@@ -51,7 +51,7 @@ func Load(path string, environ []string) (*Config, error) {
 	l := &loader{environ: environ, dir: filepath.Dir(path)}
 	cfg := &Config{File: path, Grace: DefaultGrace, LogFormat: FormatPrefix}
 
-	l.known(name, "", root, "uno", "services", "crontab")
+	l.known(name, "", root, "uno", "services", "crontab", "crontab_user_field")
 	if n := root.get("uno"); n != nil {
 		if t := l.table(name, "uno", n); t != nil {
 			l.known(name, "uno.", t, slices.Concat([]string{"grace", "drain"}, unoOutputKeys, []string{"no_new_privileges"})...)
@@ -97,8 +97,10 @@ func Load(path string, environ []string) (*Config, error) {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(l.dir, path)
 			}
-			l.crontab(cfg, name, "crontab", n.line, path)
+			l.crontab(cfg, name, "crontab", n.line, path, root.get("crontab_user_field"))
 		}
+	} else if n := root.get("crontab_user_field"); n != nil {
+		l.errorf(name, n.line, "crontab_user_field", "needs crontab")
 	}
 	if len(l.errs) == 0 && len(cfg.Services) == 0 {
 		l.errorf(name, 0, "", "no services defined")

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 )
 
@@ -83,11 +84,48 @@ func (l *loader) user(file, prefix string, userNode, groupNode, groupsNode *node
 	if u.Groups == nil {
 		u.Groups = []uint32{} // uno's own supplementary groups must not pass on
 	}
-	if euid := os.Geteuid(); euid != 0 && u.Uid != uint32(euid) {
-		l.errorf(file, userNode.line, key, "uno runs as uid %d, not root, and cannot switch to %s (uid %d)", euid, u.Name, u.Uid)
-		return nil
+	if euid := os.Geteuid(); euid != 0 {
+		if u.Uid != uint32(euid) {
+			l.errorf(file, userNode.line, key, "uno runs as uid %d, not root, and cannot switch to %s (uid %d)", euid, u.Name, u.Uid)
+			return nil
+		}
+		// uno's own user: no switch. Groups asked for that uno does not have cannot be had.
+		if egid := os.Getegid(); groupNode != nil && u.Gid != uint32(egid) {
+			l.errorf(file, groupNode.line, prefix+"group", "uno runs as uid %d, not root, with gid %d, and cannot switch to gid %d", euid, egid, u.Gid)
+			return nil
+		}
+		if groupsSet && !sameGroups(append([]uint32{u.Gid}, u.Groups...), ownGroups()) {
+			l.errorf(file, groupsNode.line, prefix+"groups", "uno runs as uid %d, not root, and cannot change its groups %v (its programs keep them)", euid, ownGroups())
+			return nil
+		}
+		u.AsUno = true
 	}
 	return u
+}
+
+// sameGroups reports whether a and b hold the same groups, in any order.
+func sameGroups(a, b []uint32) bool {
+	for _, g := range a {
+		if !slices.Contains(b, g) {
+			return false
+		}
+	}
+	for _, g := range b {
+		if !slices.Contains(a, g) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownGroups are uno's gid and supplementary groups.
+func ownGroups() []uint32 {
+	own := []uint32{uint32(os.Getegid())}
+	ids, _ := os.Getgroups()
+	for _, id := range ids {
+		own = append(own, uint32(id))
+	}
+	return own
 }
 
 // idSpec reads a name or a numeric id. group and groups take TOML integers as user does: the

@@ -222,6 +222,9 @@ func (sv *Supervisor) notified(ev notifyEvent) {
 	if v["STOPPING"] == "1" || v["RELOADING"] == "1" {
 		hs.suspended = true
 	}
+	if v["STOPPING"] == "1" {
+		sv.selfStopping(s) // notifystop.go
+	}
 	if v["READY"] == "1" && v["RELOADING"] != "1" {
 		hs.suspended = false
 	}

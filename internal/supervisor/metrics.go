@@ -53,6 +53,8 @@ func exitReason(s *service) string {
 		return exitNotReady
 	case s.health.failed:
 		return exitUnhealthy
+	case s.extra.run == s.run && s.extra.selfStopFailed:
+		return exitFailed // killed in a stop of its own (notifystop.go)
 	case s.state.stopping():
 		return exitStopped
 	case s.code == 0:

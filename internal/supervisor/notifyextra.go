@@ -28,6 +28,11 @@ type notifyExtra struct {
 	// killBy is the SIGKILL deadline of the current stop; watchdogBy the time before which the
 	// watchdog's ticks are not judged.
 	readyBy, killBy, watchdogBy time.Time
+	// selfStop is the stop_timeout of a stop the run announced (STOPPING=1, notifystop.go),
+	// due at selfStopBy; selfStopFailed says the run was killed at it.
+	selfStop                         *time.Timer
+	selfStopBy                       time.Time
+	selfStopExtended, selfStopFailed bool
 }
 
 var errNoReady = errors.New("no READY=1 on the notify socket")
@@ -53,6 +58,9 @@ func (sv *Supervisor) extendTimeout(s *service, usec string) {
 	}
 	d := time.Duration(n) * time.Microsecond
 	by := time.Now().Add(d)
+	if sv.extendSelfStop(s, by) {
+		return
+	}
 	run := s.run
 	switch {
 	case s.state == Starting && s.cfg.Ready != nil && s.cfg.Ready.Kind == config.ReadyNotify && s.cancelProbe != nil:

@@ -226,6 +226,7 @@ func (sv *Supervisor) becomeReady(s *service) {
 
 // exited handles the end of s's current run.
 func (sv *Supervisor) exited(s *service, e reaper.Exit) {
+	selfStopFailed := s.selfStopEnded() // notifystop.go
 	sv.stopHealth(s)
 	if s.cancelProbe != nil {
 		s.cancelProbe()
@@ -268,6 +269,10 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 		}
 		if sv.healthFailedRun(s) {
 			sv.afterRun(s, EvExited, false) // on_failure decides (health.go)
+			return
+		}
+		if selfStopFailed && !sv.stopping && !s.removed && !s.restartPending && !s.held {
+			sv.afterRun(s, EvExited, false) // it hung in a stop of its own: a failure
 			return
 		}
 		sv.transition(s, EvExited, Stopped)

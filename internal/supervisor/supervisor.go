@@ -303,6 +303,8 @@ func (sv *Supervisor) handle(ev any) {
 		if ev.run == s.run && s.state == Stopping {
 			sv.kill(s, "service did not stop in time; killing it", "waited", time.Since(s.stopSignalAt).Round(time.Millisecond))
 		}
+	case selfStopEvent:
+		sv.selfStopTimedOut(ev)
 	case giveUpEvent:
 		if ev.run == ev.svc.run && ev.svc.state == Killing {
 			sv.giveUp(ev.svc)

@@ -53,6 +53,9 @@ func TestNonRootConfigErrors(t *testing.T) {
 		{"oom lowered", `oom_score_adj = -1`, "", `services.s.oom_score_adj: -1 is below uno's own 0, and lowering it needs CAP_SYS_RESOURCE, which uno does not hold`},
 		// Review of issue 16: this was a failure of every start ("cannot start touch: nice = -5").
 		{"nice lowered", `nice = -5`, "", `services.s.nice: -5 is below uno's own 0, and lowering it needs CAP_SYS_NICE, which uno does not hold (or an RLIMIT_NICE of at least 25)`},
+		// uno's own user is no switch (TestNonRootOwnUser), but groups it lacks cannot be had.
+		{"own user, group it lacks", "user = \"nobody\"\ngroup = \"root\"", "", `services.s.group: uno runs as uid 65534, not root, with gid 65534, and cannot switch to gid 0`},
+		{"own user, groups it lacks", "user = \"nobody\"\ngroups = [\"root\"]", "", `services.s.groups: uno runs as uid 65534, not root, and cannot change its groups [65534] (its programs keep them)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,6 +75,29 @@ func TestNonRootConfigErrors(t *testing.T) {
 				t.Errorf("uno check:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestNonRootOwnUser: user = uno's own user, for a non-root uno, is no switch: the service
+// starts (a switch, even to its own ids, fails every start: setgroups needs CAP_SETGID), as
+// it does with its own group and groups named.
+func TestNonRootOwnUser(t *testing.T) {
+	needRoot(t)
+	for _, extra := range []string{"", "group = \"nogroup\"\ngroups = []", "groups = [65534]"} {
+		conf := "[services.s]\ncommand = [\"sh\", \"-c\", \"id -u > @DIR@/started\"]\nuser = \"nobody\"\n" + extra + "\n"
+		cmd := nonRootUno(t, conf, "", nil, "--no-socket")
+		if err := os.Chmod(filepath.Dir(cmd.Args[len(cmd.Args)-2]), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("%q: exit %d, want 0:\n%s", extra, code, out)
+			continue
+		}
+		got, err := os.ReadFile(filepath.Join(filepath.Dir(cmd.Args[len(cmd.Args)-2]), "started"))
+		if err != nil || strings.TrimSpace(string(got)) != "65534" {
+			t.Errorf("%q: the service did not run as 65534: %q %v\n%s", extra, got, err, out)
+		}
 	}
 }
 
