@@ -280,10 +280,18 @@ func TestNextAgreesWithReferenceInEveryZone(t *testing.T) {
 					t.Errorf("%q in %s over [%v, %v):\n got %s\nwant %s", sc.expr, name, w[0].UTC(), w[1].UTC(), fmtTimes(got, loc), fmtTimes(want, loc))
 					continue
 				}
-				// From random instants, sub-second ones too.
+				// From random instants, sub-second ones too, and from each side of the window's
+				// middle (an offset change, for most windows) and of each occurrence.
+				mid := w[0].Add(w[1].Sub(w[0]) / 2)
+				probes := []time.Time{mid.Add(-time.Second), mid, mid.Add(time.Second), mid.Add(-time.Nanosecond), mid.Add(500 * time.Millisecond)}
+				for _, o := range want[:min(len(want), 4)] {
+					probes = append(probes, o.Add(-time.Second), o.Add(-time.Nanosecond), o.Add(999*time.Millisecond))
+				}
 				for range 3 {
 					span := w[1].Sub(w[0])
-					x := w[0].Add(time.Duration(rng.Int64N(int64(span))))
+					probes = append(probes, w[0].Add(time.Duration(rng.Int64N(int64(span)))))
+				}
+				for _, x := range probes {
 					i, _ := slices.BinarySearchFunc(want, x, func(a, b time.Time) int { return a.Compare(b) })
 					for i < len(want) && !want[i].After(x) {
 						i++
