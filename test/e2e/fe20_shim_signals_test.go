@@ -162,6 +162,17 @@ func shimSignalMatrix(t *testing.T, sigs []syscall.Signal, tries int, when func(
 	if s := os.Getenv("UNO_FE20_TRIES"); s != "" {
 		tries, _ = strconv.Atoi(s)
 	}
+	if s := os.Getenv("UNO_FE20_SIGNALS"); s != "" {
+		// Only these (numbers, comma-separated): to measure one signal's rate.
+		sigs = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatalf("UNO_FE20_SIGNALS: %v", err)
+			}
+			sigs = append(sigs, syscall.Signal(n))
+		}
+	}
 	// No core files from the signals that dump one.
 	var noCore, oldCore syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_CORE, &oldCore)
