@@ -197,6 +197,7 @@ func LoadCrontab(path string, environ []string) (*Config, error) {
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
+	cfg.Warnings = l.warnings
 	return cfg, nil
 }
 
@@ -245,6 +246,9 @@ func (l *loader) crontab(cfg *Config, file, key string, line int, path string, u
 			if k == "SHELL" && v != "" {
 				shell = v
 			}
+		}
+		if e.User == "" {
+			l.userFieldWarning(path, e, env.values["PATH"])
 		}
 		sched, _ := cron.Parse(e.Expr) // checked by ParseCrontab
 		spec := &CronSpec{Schedule: sched, Expr: e.Expr, Line: e.Line, Concurrency: Forbid, Zone: zone, Location: loc}

@@ -66,3 +66,32 @@ func (l *loader) crontabUser(path string, e CrontabEntry, byPlace bool) (*User, 
 	}
 	return u, vars, true
 }
+
+// userFieldWarning is for a line of a user crontab whose command begins with a user's name that
+// is no program: most likely a system crontab's line (Debian's /etc/crontab copied to another
+// place), each run of which would fail with "root: not found".
+func (l *loader) userFieldWarning(path string, e CrontabEntry, pathVar string) {
+	first, _, _ := strings.Cut(strings.TrimLeft(e.Command, " \t"), " ")
+	first, _, _ = strings.Cut(first, "\t")
+	if first == "" || strings.ContainsRune(first, '/') {
+		return
+	}
+	if _, err := lookupUser(first); err != nil || onPath(first, pathVar) {
+		return
+	}
+	l.warnings = append(l.warnings, (&PosError{File: path, Line: e.Line, Msg: "the command begins with " + strconv.Quote(first) +
+		", a user in /etc/passwd and no program on $PATH: a system crontab's line (MIN HOUR DOM MONTH DOW USER command)? crontab_user_field = true reads the user field"}).Error())
+}
+
+// onPath reports whether name is an executable file in one of pathVar's directories.
+func onPath(name, pathVar string) bool {
+	for _, dir := range strings.Split(pathVar, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -245,4 +246,39 @@ func FuzzParseCrontab(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUserFieldWarning: a user crontab's line whose command begins with a user's name that is
+// no program (a system crontab's line in a user crontab's place) is loaded, with a warning;
+// one whose first word is a program on $PATH, or an ordinary command, is not warned about.
+func TestUserFieldWarning(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "crontab")
+	data := "17 * * * * root cd / && run-parts --report /etc/cron.hourly\n*/5 * * * * echo ok\n0 0 * * *\tnobody\ttrue\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadCrontab(path, []string{"PATH=/usr/bin:/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		path + `:1: the command begins with "root", a user in /etc/passwd and no program on $PATH: a system crontab's line (MIN HOUR DOM MONTH DOW USER command)? crontab_user_field = true reads the user field`,
+		path + `:3: the command begins with "nobody", a user in /etc/passwd and no program on $PATH: a system crontab's line (MIN HOUR DOM MONTH DOW USER command)? crontab_user_field = true reads the user field`,
+	}
+	if len(cfg.Services) != 3 || !slices.Equal(cfg.Warnings, want) {
+		t.Errorf("%d jobs, warnings:\n%s\nwant:\n%s", len(cfg.Services), strings.Join(cfg.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+	// A program named root on $PATH: the line is what it says.
+	if err := os.WriteFile(filepath.Join(bin, "root"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = LoadCrontab(path, []string{"PATH=" + bin + ":/usr/bin:/bin"})
+	if err != nil || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], `"nobody"`) {
+		t.Errorf("with a program named root on $PATH: %v %q", err, cfg.Warnings)
+	}
 }
