@@ -3,8 +3,9 @@ package cron
 import "time"
 
 // searchYears bounds the search for the next occurrence: 29 February on a given weekday is the
-// rarest thing an expression can ask for, and it comes within 28 years.
-const searchYears = 30
+// rarest thing an expression can ask for, and it comes within 28 years, except across a
+// century that is not a leap year: 29 February is a Sunday in 2088 and next in 2128.
+const searchYears = 40
 
 // Next is the first time after after (truncated to the second) at which s fires in loc, or the
 // zero time if it never does within searchYears.

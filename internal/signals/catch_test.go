@@ -87,7 +87,7 @@ func childCatch() int {
 func childRestore() int {
 	RestoreDefaults()
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGPIPE,
-		syscall.SIGALRM, syscall.SIGCHLD, 40, 64, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGURG} {
+		syscall.SIGALRM, syscall.SIGCHLD, 40, 64, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGURG, 33} {
 		what := "go"
 		switch disposition(sig) {
 		case sigDfl:
@@ -105,7 +105,7 @@ func childRestore() int {
 // the runtime needs; an inherited ignore stays (HUP here, which the runtime leaves as found).
 func TestRestoreDefaults(t *testing.T) {
 	out := strings.TrimSpace(runChild(t, "restore", `trap "" HUP`))
-	want := "1=ign 15=dfl 10=dfl 13=dfl 14=dfl 17=dfl 40=dfl 64=dfl 11=go 7=go 23=go"
+	want := "1=ign 15=dfl 10=dfl 13=dfl 14=dfl 17=dfl 40=dfl 64=dfl 11=dfl 7=dfl 23=go 33=dfl"
 	if out != want {
 		t.Errorf("dispositions after RestoreDefaults:\n got %s\nwant %s", out, want)
 	}

@@ -21,16 +21,21 @@ import (
 // thread at once) or, if it comes during the exec, keeps it pending for the new program, whose
 // handlers the exec resets to the default anyway.
 
-// runtimeNeeds are the signals whose Go handler a Go program cannot do without: the faults that
-// become panics (and SIGTRAP for debuggers), the runtime's preemption signal, and the signals
-// glibc and the runtime use to run a system call on every thread.
-var runtimeNeeds = []syscall.Signal{
-	syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGTRAP,
-	syscall.SIGURG, 32, 33,
-}
+// runtimeNeeds are the signals whose Go handler the shim keeps: SIGURG, the runtime's preemption
+// signal, which the program ignores by default anyway (the Go handler drops it likewise).
+//
+// Not the faults: SEGV, BUS, FPE, ILL and TRAP sent with kill() got Go's handler, which prints a
+// goroutine dump and exits 2 where the program would be killed by the signal (TestShimSignalLikeProgram:
+// 13 of 40 tries). A real fault in the shim now kills it by that signal, without Go's traceback:
+// uno reports the service killed by it. Not 33 either: it is the runtime's signal for
+// syscall.AllThreadsSyscall (syscall.Setuid, Setgroups...), whose handler drops any other (2 of
+// 10 tries); the shim changes credentials with raw, single-thread system calls and must keep
+// to them (package privs). 32 the runtime never catches without cgo.
+var runtimeNeeds = []syscall.Signal{syscall.SIGURG}
 
 // RestoreDefaults gives every signal the runtime caught at its start its default action, except
-// those it needs (runtimeNeeds). Ignored signals stay ignored. It must not be used with
+// SIGURG (runtimeNeeds). Call it only in a process that calls no syscall.AllThreadsSyscall and
+// need not survive a fault: the privilege shim. Ignored signals stay ignored. It must not be used with
 // os/signal, whose registrations it silently undoes.
 func RestoreDefaults() {
 	dfl := kernelSigaction{handler: sigDfl}

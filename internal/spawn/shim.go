@@ -24,7 +24,6 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC); err != nil {
 		return 0, nil, &StartError{Program: spec.Argv[0], Err: err}
 	}
-	defer syscall.Close(pipe[0])
 	// attr is Start's, made for this start: the shim takes the credentials, and the report pipe
 	// after every descriptor the program gets, so that it takes no number of theirs (the shim
 	// marks it close-on-exec).
@@ -51,6 +50,7 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 	})
 	syscall.Close(pipe[1])
 	if err != nil {
+		syscall.Close(pipe[0])
 		what := "privilege shim " + shimBinary
 		if _, serr := os.Stat("/proc/self"); err == syscall.ENOENT && serr != nil {
 			what += " (is /proc mounted? uno starts a service with privilege settings through it)"
@@ -58,12 +58,21 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 		return 0, nil, &StartError{Program: spec.Argv[0], Err: &os.SyscallError{Syscall: what, Err: err}}
 	}
 	// Read outside the reaper's lock: the shim's start-up must not hold up reaping. The shim
-	// writes its report at once, and the exec closes the pipe: one read says which.
+	// writes its report at once, and the exec closes the pipe: one read says which, unless the
+	// shim is stopped first: then it counts as started (shimreport.go).
 	var buf [4096]byte // PIPE_BUF: the shim's one write arrives whole
-	n, rerr := syscall.Read(pipe[0], buf[:])
-	for rerr == syscall.EINTR {
-		n, rerr = syscall.Read(pipe[0], buf[:])
+	n, rerr, stopped := readReport(pipe[0], pid, buf[:])
+	if stopped {
+		if stderr, err := unix.FcntlInt(attr.Files[2], unix.F_DUPFD_CLOEXEC, 0); err == nil {
+			go lateReport(pipe[0], stderr, spec.Argv[0])
+			return pid, exited, nil
+		}
+		n, rerr = syscall.Read(pipe[0], buf[:]) // no descriptor to spare: wait, as before
+		for rerr == syscall.EINTR {
+			n, rerr = syscall.Read(pipe[0], buf[:])
+		}
 	}
+	syscall.Close(pipe[0])
 	step, errno, failed := privs.ParseReport(buf[:max(n, 0)])
 	if !failed && rerr == nil {
 		return pid, exited, nil

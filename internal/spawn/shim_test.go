@@ -24,6 +24,10 @@ func TestMain(m *testing.M) {
 			os.Stdout.Write(b)
 			os.Exit(0)
 		}
+		if os.Getenv(shimStopEnv) != "" {
+			// TestStoppedShimDoesNotHoldUpStart: stopped before anything, as a SIGSTOP can.
+			syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		}
 		os.Exit(privs.Shim(os.Args[1:]))
 	}
 	os.Exit(m.Run())
