@@ -124,8 +124,10 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 	if ev.run != s.run || ev.gen != hs.gen || s.state != Running || s.cfg.Health == nil {
 		return // an earlier run's, or a loop a reload replaced, or the run is being stopped
 	}
-	if s.selfStopAnnounced() {
-		return // it said STOPPING=1: its stop_timeout judges it now (notifystop.go)
+	// A run that said STOPPING=1 is judged by its stop_timeout now (notifystop.go); its own
+	// WATCHDOG=trigger is still heard.
+	if s.selfStopAnnounced() && !ev.trigger {
+		return
 	}
 	h := s.cfg.Health
 	switch {
