@@ -12,7 +12,7 @@ export GOFLAGS    += -buildvcs=false
 
 # Debian packages the tests run against: real OCI runtimes and a busybox for the rootfs.
 TEST_PACKAGES := runc crun busybox-static python3 python3-yaml bash util-linux gcc libc6-dev docker.io docker-compose podman uidmap \
-                 tini dumb-init catatonit jq tzdata prometheus
+                 tini dumb-init catatonit jq tzdata prometheus cron
 
 # Fuzz targets run briefly on every `make test`; their corpora are under testdata/fuzz.
 # The budget is a count of executions, not a duration: with a duration, Go 1.26's fuzz
