@@ -109,9 +109,9 @@ command = ["sleep", "1000"]
 // restarts, as the watchdog is held for it.
 func TestNotifyStoppingHealthHeld(t *testing.T) {
 	needRoot(t)
-	p, _, socket, _ := startControlled(t, `
+	p, marks, socket, _ := startControlled(t, `
 [services.app]
-command = ["sh", "-c", 'systemd-notify --ready; sleep 0.3; touch "$MARKS.sick"; systemd-notify STOPPING=1; echo stopping >> "$MARKS"; sleep 1; exit 0']
+command = ["sh", "-c", 'systemd-notify --ready; systemd-notify STOPPING=1; while [ ! -e "$MARKS.go" ]; do sleep 0.02; done; touch "$MARKS.sick"; sleep 1; exit 0']
 ready = { notify = true, timeout = "30s" }
 health = { exec = ["sh", "-c", "test ! -e \"$MARKS.sick\""], interval = "50ms", failures = 2, on_failure = "restart" }
 stop_timeout = "10s"
@@ -122,6 +122,11 @@ essential = false
 command = ["sleep", "1000"]
 `)
 	waitLog(t, p, `service said it is stopping.*service=app`)
+	// Only now does its check fail (20 checks in the second it goes on): one that failed before
+	// the STOPPING=1 was read would be an ordinary unhealthy run.
+	if err := os.WriteFile(marks+".go", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	waitLog(t, p, `service (exited|stopped) service=app`)
 	s := statusOf(t, socket)["app"]
 	if s.LastExit == nil || s.LastExit.Code != 0 || s.Restarts != 0 || s.State != "exited" {
