@@ -21,7 +21,8 @@ import (
 
 // selfStopFrozen starts conf's service app (whose first run writes its pid to @DIR@/pid, then
 // says STOPPING=1 and marks "stopping"; a later run only marks "up"), freezes its run once it said STOPPING=1, and returns uno
-// with the frozen run's pid. The run is thawed (and killed) at the end of the test.
+// with the frozen run's pid (stop_timeout is 3 s: the freeze must come before the SIGKILL). The
+// run is thawed (and killed) at the end of the test.
 func selfStopFrozen(t *testing.T, conf string, args ...string) (*proc, string, int) {
 	t.Helper()
 	p, marks := startServices(t, startOpts{mode: asSubreaper}, conf, args...)
@@ -47,7 +48,7 @@ func selfStopFrozen(t *testing.T, conf string, args ...string) (*proc, string, i
 
 const selfStopFrozenCommand = `command = ["sh", "-c", 'if [ -e @DIR@/pid ]; then echo up >> "$MARKS"; exec sleep 1000; fi; echo $$$$ > @DIR@/pid; echo up >> "$MARKS"; systemd-notify --ready; systemd-notify STOPPING=1; echo stopping >> "$MARKS"; exec sleep 1000']
 ready = { notify = true, timeout = "30s" }
-stop_timeout = "1s"
+stop_timeout = "3s"
 `
 
 // TestNotifyStoppingSurvivesKillIsRestarted: restart = "on-failure" restarts it, and the run's
