@@ -152,15 +152,19 @@ func splitCrontabLine(text string, userField bool) (expr, user, command, problem
 	return expr, "", command, ""
 }
 
+// blanks separate a crontab line's words: every ASCII space, as strings.TrimSpace trims them
+// from the command (FuzzParseCrontab: "0 0 1 1 0 \r0 0" took "\r0" for a word, then ran "0 0").
+const blanks = " \t\r\v\f"
+
 // cutWords takes n blank-separated words off the front of s.
 func cutWords(s string, n int) ([]string, string) {
 	var words []string
 	for len(words) < n {
-		s = strings.TrimLeft(s, " \t")
+		s = strings.TrimLeft(s, blanks)
 		if s == "" {
 			break
 		}
-		end := strings.IndexAny(s, " \t")
+		end := strings.IndexAny(s, blanks)
 		if end < 0 {
 			end = len(s)
 		}
