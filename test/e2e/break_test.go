@@ -249,6 +249,28 @@ func lastLines(s string, n int) string {
 
 // freezerCgroup makes a cgroup v1 freezer (skipping without one) and thaws and removes it at the
 // end of the test.
+// freezeService freezes, in the freezer cgroup cg, the service whose pid is in the file "pid"
+// beside marks, and returns that pid once the cgroup says it is frozen.
+func freezeService(t *testing.T, cg, marks string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(marks), "pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := atoiT(t, strings.TrimSpace(string(data)))
+	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cg, "freezer.state"), []byte("FROZEN"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the service to be frozen", func() bool {
+		state, _ := os.ReadFile(filepath.Join(cg, "freezer.state"))
+		return strings.TrimSpace(string(state)) == "FROZEN"
+	})
+	return pid
+}
+
 func freezerCgroup(t *testing.T) string {
 	t.Helper()
 	root := "/sys/fs/cgroup/freezer"
@@ -296,21 +318,7 @@ command = ["sh", "-c", 'echo $$$$ > @DIR@/pid; echo frozen-up >> "$MARKS"; exec 
 command = ["sleep", "1000"]
 `)
 	waitMark(t, marks, "frozen-up")
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(marks), "pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := atoiT(t, strings.TrimSpace(string(data)))
-	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(cg, "freezer.state"), []byte("FROZEN"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	poll(t, "the service to be frozen", func() bool {
-		state, _ := os.ReadFile(filepath.Join(cg, "freezer.state"))
-		return strings.TrimSpace(string(state)) == "FROZEN"
-	})
+	freezeService(t, cg, marks)
 	start := time.Now()
 	p.signal(syscall.SIGTERM)
 	awaitExitWithin(t, p.exited, start, 1500*time.Millisecond, p.stderr.String)

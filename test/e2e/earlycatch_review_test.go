@@ -29,21 +29,25 @@ func startShim(t *testing.T, uno string) *exec.Cmd {
 	t.Helper()
 	args := privs.ShimArgs(&privs.Settings{UmaskSet: true, Umask: 0o022}, nil, 0, -1, "/bin/sleep", []string{"sleep", "30"})
 	cmd := &exec.Cmd{Path: uno, Args: args, Stderr: os.Stderr}
-	// As internal/spawn starts it (TestShimStartsWithEverySignalBlocked checks that): forked
-	// from a thread with every signal blocked, so the shim starts with them blocked.
+	if err := forkBlocked(cmd.Start); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// forkBlocked runs start, which forks, on a thread with every signal blocked, as internal/spawn
+// starts the privilege shim (TestShimStartsWithEverySignalBlocked checks that): the child starts
+// with them blocked.
+func forkBlocked(start func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var full, old unix.Sigset_t
 	full.Val[0] = ^uint64(0)
 	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &full, &old); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	err := cmd.Start()
-	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cmd
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	return start()
 }
 
 // A signal sent to a service's pid while it is still the shim (uno ctl stop or signal right after

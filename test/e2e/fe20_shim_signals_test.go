@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,15 +31,11 @@ type outcome string
 func startAsShim(t *testing.T, uno string, stderr *os.File) int {
 	t.Helper()
 	args := privs.ShimArgs(&privs.Settings{UmaskSet: true, Umask: 0o022}, nil, 0, -1, "/bin/sleep", []string{"sleep", "30"})
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var full, old unix.Sigset_t
-	full.Val[0] = ^uint64(0)
-	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &full, &old); err != nil {
-		t.Fatal(err)
-	}
-	p, err := os.StartProcess(uno, args, &os.ProcAttr{Files: []*os.File{nil, nil, stderr}})
-	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	var p *os.Process
+	err := forkBlocked(func() (err error) {
+		p, err = os.StartProcess(uno, args, &os.ProcAttr{Files: []*os.File{nil, nil, stderr}})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

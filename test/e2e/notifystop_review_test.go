@@ -3,9 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -28,22 +25,7 @@ func selfStopFrozen(t *testing.T, conf string, args ...string) (*proc, string, i
 	p, marks := startServices(t, startOpts{mode: asSubreaper}, conf, args...)
 	cg := freezerCgroup(t) // after uno: its cleanup (the thaw) runs first
 	waitMark(t, marks, "stopping")
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(marks), "pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := atoiT(t, strings.TrimSpace(string(data)))
-	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(cg, "freezer.state"), []byte("FROZEN"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	poll(t, "the service to be frozen", func() bool {
-		state, _ := os.ReadFile(filepath.Join(cg, "freezer.state"))
-		return strings.TrimSpace(string(state)) == "FROZEN"
-	})
-	return p, marks, pid
+	return p, marks, freezeService(t, cg, marks)
 }
 
 const selfStopFrozenCommand = `command = ["sh", "-c", 'if [ -e @DIR@/pid ]; then echo up >> "$MARKS"; exec sleep 1000; fi; echo $$$$ > @DIR@/pid; echo up >> "$MARKS"; systemd-notify --ready; systemd-notify STOPPING=1; echo stopping >> "$MARKS"; exec sleep 1000']
