@@ -41,6 +41,7 @@ func Shim(args []string) int {
 	step, err := c.apply()
 	if err == nil {
 		step = "exec " + c.argv[0]
+		waitForHandlers() // handlers.go
 		err = exec(c.path, c.argv)
 	}
 	errno, ok := err.(syscall.Errno)
