@@ -71,11 +71,11 @@ func (l *loader) crontabUser(path string, e CrontabEntry, byPlace bool) (*User, 
 // is no program: most likely a system crontab's line (Debian's /etc/crontab copied to another
 // place), each run of which would fail with "root: not found".
 func (l *loader) userFieldWarning(path string, e CrontabEntry, pathVar string) {
-	first, _, _ := strings.Cut(strings.TrimLeft(e.Command, " \t"), " ")
-	first, _, _ = strings.Cut(first, "\t")
-	if first == "" || strings.ContainsRune(first, '/') {
+	words, _ := cutWords(e.Command, 1) // the parser's own split
+	if len(words) == 0 || strings.ContainsRune(words[0], '/') {
 		return
 	}
+	first := words[0]
 	if _, err := lookupUser(first); err != nil || onPath(first, pathVar) {
 		return
 	}

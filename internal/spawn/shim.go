@@ -67,10 +67,7 @@ func startShim(r *reaper.Reaper, spec Spec, path string, attr *syscall.ProcAttr,
 			go lateReport(pipe[0], stderr, spec.Argv[0])
 			return pid, exited, nil
 		}
-		n, rerr = syscall.Read(pipe[0], buf[:]) // no descriptor to spare: wait, as before
-		for rerr == syscall.EINTR {
-			n, rerr = syscall.Read(pipe[0], buf[:])
-		}
+		n, rerr = readRetrying(pipe[0], buf[:]) // no descriptor to spare: wait, as before
 	}
 	syscall.Close(pipe[0])
 	step, errno, failed := privs.ParseReport(buf[:max(n, 0)])

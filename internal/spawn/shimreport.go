@@ -31,10 +31,7 @@ func readReport(fd, pid int, buf []byte) (n int, err error, stopped bool) {
 		case err != nil:
 			return 0, err, false
 		case k > 0:
-			n, err := syscall.Read(fd, buf)
-			for err == syscall.EINTR {
-				n, err = syscall.Read(fd, buf)
-			}
+			n, err := readRetrying(fd, buf)
 			return n, err, false
 		case isStopped(pid):
 			return 0, nil, true
@@ -61,13 +58,19 @@ func lateReport(report, stderr int, program string) {
 	defer syscall.Close(report)
 	defer syscall.Close(stderr)
 	var buf [4096]byte
-	n, err := syscall.Read(report, buf[:])
-	for err == syscall.EINTR {
-		n, err = syscall.Read(report, buf[:])
-	}
+	n, err := readRetrying(report, buf[:])
 	step, errno, failed := privs.ParseReport(buf[:max(n, 0)])
 	if err != nil || !failed {
 		return
 	}
 	_, _ = syscall.Write(stderr, []byte("uno: cannot start "+program+": "+step+": "+errno.Error()+"\n"))
+}
+
+// readRetrying is read(2) on fd, again after an interruption.
+func readRetrying(fd int, buf []byte) (int, error) {
+	n, err := syscall.Read(fd, buf)
+	for err == syscall.EINTR {
+		n, err = syscall.Read(fd, buf)
+	}
+	return n, err
 }

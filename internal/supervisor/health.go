@@ -182,13 +182,6 @@ func (sv *Supervisor) healthResult(ev healthEvent) {
 	sv.stop(s, s.stopSignal())
 }
 
-// healthFailedRun reports whether the run of s that just ended was stopped for its health and
-// now goes to the restart policy (or, for on_failure = stop, to its end): not when uno stops,
-// nor when an operator or a reload took it over meanwhile.
-func (sv *Supervisor) healthFailedRun(s *service) bool {
-	return s.health.failed && !sv.stopping && !s.removed && !s.restartPending && !s.held
-}
-
 // notifyEvent is a message on a service's notify socket, other than READY=1 (readiness.go).
 type notifyEvent struct {
 	svc *service

@@ -53,7 +53,7 @@ func exitReason(s *service) string {
 		return exitNotReady
 	case s.health.failed:
 		return exitUnhealthy
-	case s.extra.run == s.run && s.extra.selfStopFailed:
+	case s.selfStopKilled():
 		return exitFailed // killed in a stop of its own (notifystop.go)
 	case s.state.stopping():
 		return exitStopped

@@ -72,16 +72,17 @@ func (sv *Supervisor) extendSelfStop(s *service, by time.Time) bool {
 	return true
 }
 
-// selfStopEnded reports whether the run that just ended was killed past the deadline of a stop
-// it announced, and ends that deadline's timer.
-func (s *service) selfStopEnded() bool {
-	if s.extra.run != s.run {
-		return false
-	}
-	if s.extra.selfStop != nil {
+// endSelfStop ends the deadline's timer of a stop the run that just ended announced.
+func (s *service) endSelfStop() {
+	if s.extra.run == s.run && s.extra.selfStop != nil {
 		s.extra.selfStop.Stop()
 	}
-	return s.extra.selfStopFailed
+}
+
+// selfStopKilled reports whether s's current run was killed at the deadline of a stop it
+// announced.
+func (s *service) selfStopKilled() bool {
+	return s.extra.run == s.run && s.extra.selfStopFailed
 }
 
 // selfStopAnnounced reports whether s's current run said STOPPING=1 on its own: its health

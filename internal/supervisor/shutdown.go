@@ -153,12 +153,10 @@ func (sv *Supervisor) giveUp(s *service) {
 	if sv.jobStopped(s, EvGiveUp) {
 		return
 	}
-	// A run killed for a failure of its own (it never became ready, its health failed, it hung
-	// in a stop it announced) has failed as much as one that died of the SIGKILL: the restart
-	// policy decides, as exited does, and an essential service or the main program ends the
-	// container. Not when uno stops, nor when an operator or a reload took the run over.
-	if (s.notReady || s.health.failed || s.extra.run == s.run && s.extra.selfStopFailed) &&
-		!sv.stopping && !s.removed && !s.restartPending && !s.held {
+	// A run killed for a failure of its own has failed as much as one that died of the SIGKILL:
+	// the restart policy decides, as exited does, and an essential service or the main program
+	// ends the container.
+	if sv.failedOnItsOwn(s) {
 		s.lastExit = nil // never reaped: no status of its own
 		s.code = 128 + int(syscall.SIGKILL)
 		if s.notReady || s.health.failed {

@@ -226,7 +226,7 @@ func (sv *Supervisor) becomeReady(s *service) {
 
 // exited handles the end of s's current run.
 func (sv *Supervisor) exited(s *service, e reaper.Exit) {
-	selfStopFailed := s.selfStopEnded() // notifystop.go
+	s.endSelfStop() // notifystop.go
 	sv.stopHealth(s)
 	if s.cancelProbe != nil {
 		s.cancelProbe()
@@ -262,17 +262,8 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 		if sv.jobStopped(s, EvExited) {
 			return
 		}
-		// Not when an operator's stop took the run over meanwhile (held), as for health.go's.
-		if s.notReady && !sv.stopping && !s.removed && !s.restartPending && !s.held {
-			sv.afterRun(s, EvExited, false) // a failed start: the restart policy decides
-			return
-		}
-		if sv.healthFailedRun(s) {
-			sv.afterRun(s, EvExited, false) // on_failure decides (health.go)
-			return
-		}
-		if selfStopFailed && !sv.stopping && !s.removed && !s.restartPending && !s.held {
-			sv.afterRun(s, EvExited, false) // it hung in a stop of its own: a failure
+		if sv.failedOnItsOwn(s) {
+			sv.afterRun(s, EvExited, false)
 			return
 		}
 		sv.transition(s, EvExited, Stopped)
@@ -281,6 +272,16 @@ func (sv *Supervisor) exited(s *service, e reaper.Exit) {
 	}
 	sv.log.Info("service exited", attrs...)
 	sv.afterRun(s, EvExited, s.code == 0)
+}
+
+// failedOnItsOwn reports whether the run of s that uno stopped or killed was ended for a failure
+// of its own: it never became ready, its health failed (health.go), or it hung in a stop it
+// announced (notifystop.go). Such a run goes to the restart policy (on_failure for health),
+// and an essential service's to the container's end; not when uno stops, nor when an operator
+// or a reload took the run over meanwhile (held, restartPending, removed).
+func (sv *Supervisor) failedOnItsOwn(s *service) bool {
+	return (s.notReady || s.health.failed || s.selfStopKilled()) &&
+		!sv.stopping && !s.removed && !s.restartPending && !s.held
 }
 
 // afterStop carries on once a run uno stopped has ended (or was given up on).
